@@ -1,0 +1,50 @@
+"""Shared fixtures. Tests run offline on CPU: no hub, no analytics, no ../shared data."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "assets" / "examples"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "slow: takes more than a few seconds")
+
+
+@pytest.fixture(scope="session")
+def test_model():
+    """The random-weight ``test`` preset; read-only, shared by every test."""
+    from wavlink_core import PRESETS, WavLink
+
+    torch.manual_seed(0)
+    return WavLink(PRESETS["test"]).eval()
+
+
+@pytest.fixture(scope="session")
+def tiny_model():
+    """Real pretrained Whisper tiny.en + MiniLM with untrained heads."""
+    from wavlink_core import load_pretrained
+
+    torch.manual_seed(0)
+    return load_pretrained("tiny").eval()
+
+
+@pytest.fixture
+def tone():
+    """A 2-s 440 Hz tone with a little noise at 16 kHz (float32)."""
+    rng = np.random.default_rng(0)
+    t = np.arange(32000) / 16000
+    return (0.5 * np.sin(2 * np.pi * 440 * t) + 0.01 * rng.standard_normal(t.size)).astype(
+        np.float32
+    )

@@ -1,0 +1,163 @@
+"""Checkpoints: a folder with ``config.json`` and ``model.safetensors``; never a pickle.
+
+A checkpoint may store only what differs from its base weights (the global token, projections,
+temperature, adapters and any tower weight that training changed) and is then rebuilt on top of the
+package-provided base weights. The base weights are fingerprinted at save time and checked at load
+time, so a delta never lands silently on different base weights. Loading is strict: missing or
+unexpected keys raise :class:`CheckpointError` naming them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import platform
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from .config import PRESETS, WavLinkConfig
+from .errors import CheckpointError
+from .model import WavLink
+
+log = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+CONFIG_NAME = "config.json"
+WEIGHTS_NAME = "model.safetensors"
+TOWER_PREFIXES = ("audio.encoder.", "text.model.")
+
+
+def base_state(model: WavLink) -> dict[str, torch.Tensor]:
+    """Base-weight tensors of a freshly built model of the same config (what a delta sits on)."""
+    fresh = WavLink(model.config, pretrained=True)
+    return {k: v for k, v in fresh.state_dict().items() if k.startswith(TOWER_PREFIXES)}
+
+
+def fingerprint(state: dict[str, torch.Tensor]) -> str:
+    """Cheap identity of a set of weights: shapes plus the first and last values of each tensor."""
+    h = hashlib.sha256()
+    for key in sorted(state):
+        flat = state[key].detach().reshape(-1).float()
+        h.update(key.encode())
+        h.update(str(tuple(state[key].shape)).encode())
+        h.update(torch.cat([flat[:256], flat[-256:]]).numpy().tobytes())
+    return h.hexdigest()[:16]
+
+
+def save_pretrained(
+    model: WavLink, directory: str | Path, *, delta: bool = True, dtype: str = "float32"
+) -> Path:
+    """Write ``config.json`` + ``model.safetensors`` to ``directory``.
+
+    Args:
+        delta: store only tensors that differ from the base weights (needs the base weights
+            installed when loading). Ignored for random-backbone models, which store everything.
+        dtype: "float32" or "float16" (tower and projection weights; cast back on load).
+    """
+    if dtype not in ("float32", "float16"):
+        raise ValueError(f"dtype={dtype!r}; choose 'float32' or 'float16'")
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    random_towers = "random" in (model.config.audio.backbone, model.config.text.backbone)
+    delta = delta and not random_towers
+    base_fp = None
+    if delta:
+        base = base_state(model)
+        base_fp = fingerprint(base)
+        state = {k: v for k, v in state.items() if k not in base or not torch.equal(v, base[k])}
+    if dtype == "float16":
+        # The temperature and bias stay float32: they are scalars and exp() amplifies rounding.
+        state = {k: v if v.ndim == 0 else v.half() for k, v in state.items()}
+    save_file(state, str(directory / WEIGHTS_NAME), metadata={"format": "pt"})
+    meta = {
+        "format_version": FORMAT_VERSION,
+        "model": model.config.to_dict(),
+        "stores": "delta" if delta else "full",
+        "base_fingerprint": base_fp,
+        "dtype": dtype,
+        "training": model.training_info,
+        "versions": _versions(),
+    }
+    (directory / CONFIG_NAME).write_text(json.dumps(meta, indent=2))
+    log.info("saved %d tensors (%s) to %s", len(state), meta["stores"], directory)
+    return directory
+
+
+def load_pretrained(name_or_path: str | Path, *, device: str | torch.device = "cpu") -> WavLink:
+    """A model from a preset name (base weights, untrained heads) or a checkpoint folder."""
+    if isinstance(name_or_path, str) and name_or_path in PRESETS:
+        log.warning(
+            "preset %r: pretrained towers with an UNTRAINED global token and projections; "
+            "similarity scores are meaningless until the model is trained",
+            name_or_path,
+        )
+        # Seeded, so the untrained heads (and hence every vector) are the same on every run.
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(0)
+            return WavLink(PRESETS[name_or_path]).to(device)
+    directory = Path(name_or_path)
+    meta = read_config(directory)
+    config = WavLinkConfig.from_dict(meta["model"])
+    stored = load_file(str(directory / WEIGHTS_NAME))
+    delta = meta["stores"] == "delta"
+    model = WavLink(config, pretrained=delta)
+    expected = model.state_dict()
+    if delta:
+        found = fingerprint({k: v for k, v in expected.items() if k.startswith(TOWER_PREFIXES)})
+        if found != meta["base_fingerprint"]:
+            raise CheckpointError(
+                f"{directory} stores only changes from base weights with fingerprint "
+                f"{meta['base_fingerprint']}, but the installed base weights "
+                f"({config.audio.backbone!r}, {config.text.backbone!r}) have {found}"
+            )
+    unexpected = sorted(set(stored) - set(expected))
+    # A delta must carry every tensor the base weights do not provide.
+    required = {k for k in expected if not (delta and k.startswith(TOWER_PREFIXES))}
+    missing = sorted(required - set(stored))
+    bad_shape = sorted(k for k in stored if k in expected and stored[k].shape != expected[k].shape)
+    if unexpected or missing or bad_shape:
+        raise CheckpointError(
+            f"{directory / WEIGHTS_NAME} does not fit {config.name}: "
+            f"missing {missing[:10]}, unexpected {unexpected[:10]}, wrong shape {bad_shape[:10]}"
+        )
+    stored = {k: v.to(expected[k].dtype) for k, v in stored.items()}
+    model.load_state_dict(stored, strict=not delta)
+    model.training_info = meta.get("training")
+    return model.to(device)
+
+
+def read_config(directory: Path) -> dict[str, Any]:
+    """``config.json`` of a checkpoint folder, with a clear error for anything else."""
+    path = directory / CONFIG_NAME
+    if not path.is_file() or not (directory / WEIGHTS_NAME).is_file():
+        raise CheckpointError(
+            f"{directory} is not a WavLink checkpoint: expected {CONFIG_NAME} and {WEIGHTS_NAME} "
+            f"(or a preset name: {sorted(PRESETS)})"
+        )
+    try:
+        meta = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise CheckpointError(f"{path} is not valid JSON: {exc}") from exc
+    if meta.get("format_version") != FORMAT_VERSION or "model" not in meta:
+        raise CheckpointError(
+            f"{path}: format_version={meta.get('format_version')!r}, expected {FORMAT_VERSION}"
+        )
+    return meta
+
+
+def _versions() -> dict[str, str]:
+    import transformers
+
+    from . import __version__
+
+    return {
+        "wavlink_core": __version__,
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "python": platform.python_version(),
+    }

