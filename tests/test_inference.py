@@ -1,4 +1,5 @@
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -6,7 +7,7 @@ import pytest
 from wavlink_core import AudioError, ConfigError, embed_audio, embed_text, similarity, zero_shot
 from wavlink_core.inference import parse_labels, windows
 
-from .conftest import EXAMPLES
+EXAMPLES = Path(__file__).resolve().parent.parent / "assets" / "examples"
 
 
 def test_same_clip_same_vector_alone_or_in_a_batch(test_model, tone):

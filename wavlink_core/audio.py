@@ -1,0 +1,302 @@
+"""The one audio loader of WavLink: any supported input -> float32 mono 16 kHz numpy array.
+
+Every failure is a single :class:`~wavlink_core.errors.AudioError` whose message starts with the
+source (file path, ``<array>``, ``<bytes>`` or the caller's ``name``) and states the reason.
+
+Decoding: files and raw bytes go through libsndfile (``soundfile``: wav, flac, ogg/vorbis, opus,
+mp3, aiff, ...); whatever libsndfile cannot read (m4a, aac, webm, mp4, ...) goes through the
+``ffmpeg``/``ffprobe`` binaries when they are on PATH. Channels are averaged to mono and the result
+is resampled with soxr (HQ). Durations are checked from the header before decoding, and the
+decode itself is bounded too, so a file whose header lies still cannot fill memory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import io
+import json
+import logging
+import math
+import numbers
+import os
+import shutil
+import subprocess
+import tempfile
+from typing import Any, Callable, Iterator, Union
+
+import numpy as np
+import soundfile as sf
+import soxr
+
+from wavlink_core.errors import AudioError, ConfigError
+
+logger = logging.getLogger(__name__)
+
+SAMPLE_RATE = 16000
+DEFAULT_MAX_SECONDS = 600.0
+
+AudioSource = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview, np.ndarray, tuple, Any]
+
+_MIN_RATE, _MAX_RATE = 1_000, 768_000  # 768 kHz is the highest rate any common converter offers
+_MAX_CHANNELS = 8  # 7.1; also the rule that tells the channel axis of a 2-D array from the time axis
+# -120 dBFS: below one LSB of 16-bit PCM, so only digital silence (or sub-LSB dither) counts as silent.
+_SILENCE_PEAK = 1e-6
+_INT_SCALE = {np.dtype(np.int8): 128.0, np.dtype(np.int16): 32768.0, np.dtype(np.int32): 2.0**31}
+_VALID_DTYPES = "int8, int16, int32, uint8, float16, float32, float64"
+_SOUNDFILE_EXTS = {".wav", ".wave", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff", ".au", ".caf", ".w64", ".rf64"}
+_Reader = Callable[[Union[float, None]], tuple[np.ndarray, int]]  # max_seconds -> ((frames, channels), rate)
+
+
+@dataclasses.dataclass(frozen=True)
+class AudioInfo:
+    """What a source holds before conversion (header only for files).
+
+    Attributes:
+        source: The name used in messages: file path, ``<array>``, ``<bytes>`` or the given name.
+        duration_s: Duration in seconds; NaN when an ffmpeg-only container does not state it.
+        sampling_rate: Original sampling rate in Hz.
+        channels: Original number of channels.
+        format: Container (``"WAV"``, ``"MP3"``, ``"ffmpeg:mov,mp4,..."``) or ``"array"``.
+        subtype: Encoding (``"PCM_16"``, ``"VORBIS"``, the ffmpeg codec) or the array dtype.
+    """
+
+    source: str
+    duration_s: float
+    sampling_rate: int
+    channels: int
+    format: str
+    subtype: str
+
+    def describe(self) -> str:
+        """Human summary such as ``"48 kHz stereo 12.4 s"`` (the demo appends ``"→ 16 kHz mono"``)."""
+        layout = {1: "mono", 2: "stereo"}.get(self.channels, f"{self.channels}-channel")
+        return f"{self.sampling_rate / 1000:g} kHz {layout} {self.duration_s:.1f} s"
+
+
+def load_audio(
+    source: AudioSource,
+    sampling_rate: int | None = None,
+    *,
+    max_seconds: float | None = DEFAULT_MAX_SECONDS,
+    name: str | None = None,
+) -> np.ndarray:
+    """Load audio as a float32 mono 16 kHz waveform.
+
+    Args:
+        source: A path (str / os.PathLike) to an audio file; the file's raw ``bytes``; a numpy
+            array or torch tensor of shape (samples,), (samples, channels) or (channels, samples),
+            where the channel axis is the smaller one and must be <= 8 long (ties: channels last),
+            int8/16/32 and uint8 scaled by their range, floats taken as they are (> 1 is allowed);
+            or a Gradio ``(sampling_rate, array)`` tuple.
+        sampling_rate: Rate in Hz of an array or tensor source (required there). Files and bytes
+            use their header's rate; a different value given here is ignored with a warning.
+        max_seconds: Longest accepted duration, checked before decoding; None disables it.
+        name: Name for the source in error messages (default: the path, ``<array>`` or ``<bytes>``).
+
+    Returns:
+        Waveform of shape (samples,), float32, 16 kHz, mono (channel mean).
+
+    Raises:
+        AudioError: Missing, empty, undecodable, silent, non-finite or too long audio, an invalid
+            or missing sampling rate, or an unsupported source type, dtype or layout.
+        ConfigError: ``max_seconds`` is not positive.
+    """
+    return load_audio_with_info(source, sampling_rate, max_seconds=max_seconds, name=name)[0]
+
+
+def load_audio_with_info(
+    source: AudioSource,
+    sampling_rate: int | None = None,
+    *,
+    max_seconds: float | None = DEFAULT_MAX_SECONDS,
+    name: str | None = None,
+) -> tuple[np.ndarray, AudioInfo]:
+    """Like :func:`load_audio`, also returning the :class:`AudioInfo` of the original input."""
+    if max_seconds is not None and not max_seconds > 0:
+        raise ConfigError(f"max_seconds must be > 0 or None, got {max_seconds!r}")
+    info, read = _resolve(source, sampling_rate, name)
+    if max_seconds is not None and info.duration_s > max_seconds:  # NaN (unknown) compares False
+        raise AudioError(f"{info.source}: too long: {info.duration_s:.1f} s > max_seconds={max_seconds:g} "
+                         "(raise max_seconds, or pass None to disable the limit)")
+    data, rate = read(max_seconds)
+    if max_seconds is not None and data.shape[0] > max_seconds * rate:  # the header understated it
+        raise AudioError(f"{info.source}: too long: more than max_seconds={max_seconds:g} s of audio "
+                         "(raise max_seconds, or pass None to disable the limit)")
+    return _finish(data, rate, info), info
+
+
+def probe_audio(source: AudioSource, sampling_rate: int | None = None, *, name: str | None = None) -> AudioInfo:
+    """Describe a source cheaply (files: header only, nothing decoded). Args as in :func:`load_audio`."""
+    return _resolve(source, sampling_rate, name)[0]
+
+
+def _resolve(source: Any, sampling_rate: Any, name: str | None) -> tuple[AudioInfo, _Reader]:
+    if isinstance(source, (str, os.PathLike)):
+        path = os.fsdecode(source)
+        label = name or str(path)
+        if not os.path.exists(path):
+            raise AudioError(f"{label}: file not found")
+        if os.path.isdir(path):
+            raise AudioError(f"{label}: is a directory, not an audio file")
+        if os.path.getsize(path) == 0:
+            raise AudioError(f"{label}: empty file (0 bytes)")
+        return _resolve_encoded(path, sampling_rate, label, os.path.splitext(path)[1].lower())
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        label = name or "<bytes>"
+        if len(source) == 0:
+            raise AudioError(f"{label}: empty bytes (0 bytes)")
+        return _resolve_encoded(bytes(source), sampling_rate, label, "")
+    label = name or "<array>"
+    if isinstance(source, tuple):  # Gradio's numpy audio: (sampling_rate, int16 (samples, channels))
+        if len(source) != 2 or source[1] is None:
+            raise AudioError(f"{label}: a tuple source must be (sampling_rate, array), got {len(source)} items")
+        if sampling_rate is not None and sampling_rate != source[0]:
+            raise AudioError(f"{label}: sampling_rate={sampling_rate!r} disagrees with the tuple's {source[0]!r}")
+        sampling_rate, source = source
+    if hasattr(source, "detach") and hasattr(source, "numpy"):  # torch.Tensor, without importing torch
+        tensor = source.detach().cpu()
+        source = (tensor.float() if tensor.is_floating_point() and tensor.dtype.itemsize < 4 else tensor).numpy()
+    if not isinstance(source, np.ndarray):
+        raise AudioError(f"{label}: unsupported source type {type(source).__name__}; valid: path, bytes, "
+                         "numpy array, torch tensor, (sampling_rate, array) tuple")
+    return _resolve_array(source, sampling_rate, label)
+
+
+def _resolve_array(arr: np.ndarray, sampling_rate: Any, label: str) -> tuple[AudioInfo, _Reader]:
+    if sampling_rate is None:
+        raise AudioError(f"{label}: sampling_rate is required for array input (got None); pass e.g. "
+                         "sampling_rate=16000 or a (sampling_rate, array) tuple")
+    rate = _check_rate(sampling_rate, label)
+    if arr.dtype not in _INT_SCALE and arr.dtype != np.uint8 and arr.dtype.kind != "f":
+        raise AudioError(f"{label}: unsupported dtype {arr.dtype}; valid: {_VALID_DTYPES}")
+    if arr.size == 0:
+        raise AudioError(f"{label}: empty (0 samples, shape {arr.shape})")
+    if arr.ndim == 1:
+        frames = arr[:, None]
+    elif arr.ndim == 2 and arr.shape[1] <= min(arr.shape[0], _MAX_CHANNELS):
+        frames = arr
+    elif arr.ndim == 2 and arr.shape[0] <= _MAX_CHANNELS:
+        frames = arr.T
+    else:
+        raise AudioError(f"{label}: unsupported shape {arr.shape}; valid: (samples,), (samples, channels) or "
+                         f"(channels, samples) with at most {_MAX_CHANNELS} channels")
+    info = AudioInfo(label, frames.shape[0] / rate, rate, frames.shape[1], "array", str(arr.dtype))
+    return info, lambda _max_seconds: (_to_float32(frames), rate)
+
+
+def _to_float32(x: np.ndarray) -> np.ndarray:
+    if x.dtype == np.uint8:  # unsigned 8-bit PCM is centred on 128
+        return (x.astype(np.float32) - 128.0) / 128.0
+    if x.dtype in _INT_SCALE:
+        return x.astype(np.float32) / np.float32(_INT_SCALE[x.dtype])
+    return x.astype(np.float32, copy=False)
+
+
+def _resolve_encoded(data: str | bytes, sampling_rate: Any, label: str, ext: str) -> tuple[AudioInfo, _Reader]:
+    def opener() -> str | io.BytesIO:
+        return data if isinstance(data, str) else io.BytesIO(data)
+
+    try:
+        header = sf.info(opener())
+    except (RuntimeError, ValueError) as exc:
+        return _resolve_ffmpeg(data, label, ext, getattr(exc, "error_string", str(exc)))
+    rate = _check_rate(header.samplerate, label)
+    if sampling_rate is not None and sampling_rate != rate:
+        logger.warning("%s: ignoring sampling_rate=%s, the header says %d Hz", label, sampling_rate, rate)
+    info = AudioInfo(label, header.frames / rate, rate, header.channels, header.format, header.subtype)
+
+    def read(max_seconds: float | None) -> tuple[np.ndarray, int]:
+        limit = -1 if max_seconds is None else int(max_seconds * rate) + 1
+        try:
+            frames, _ = sf.read(opener(), frames=limit, dtype="float32", always_2d=True)
+        except (RuntimeError, ValueError) as exc:
+            raise AudioError(f"{label}: cannot decode: corrupt {header.format} data "
+                             f"(libsndfile: {getattr(exc, 'error_string', exc)})") from exc
+        return frames, rate
+
+    return info, read
+
+
+def _resolve_ffmpeg(data: str | bytes, label: str, ext: str, sf_error: str) -> tuple[AudioInfo, _Reader]:
+    ffmpeg, ffprobe = shutil.which("ffmpeg"), shutil.which("ffprobe")
+    if ffmpeg is None or ffprobe is None:
+        if ext in _SOUNDFILE_EXTS or not ext:
+            raise AudioError(f"{label}: cannot decode: not an audio file or corrupt (libsndfile: {sf_error})")
+        raise AudioError(f"{label}: cannot decode {ext} files without ffmpeg, which is not on PATH "
+                         f"(libsndfile: {sf_error}); install the Debian package 'ffmpeg' (apt-get install ffmpeg)")
+    logger.debug("%s: libsndfile failed (%s), trying ffmpeg", label, sf_error)
+    with _as_file(data) as path:
+        probe = subprocess.run(
+            [ffprobe, "-v", "error", "-select_streams", "a:0", "-of", "json", "-show_entries",
+             "stream=sample_rate,channels,codec_name:format=duration,format_name", path],
+            capture_output=True, text=True)
+    meta = json.loads(probe.stdout or "{}") if probe.returncode == 0 else {}
+    if not meta.get("streams"):
+        reason = probe.stderr.strip().splitlines()[-1] if probe.stderr.strip() else "no audio stream"
+        raise AudioError(f"{label}: cannot decode: not an audio file or corrupt "
+                         f"(libsndfile: {sf_error}; ffmpeg: {reason})")
+    stream, container = meta["streams"][0], meta.get("format", {})
+    rate = _check_rate(int(stream.get("sample_rate", 0)), label)  # ffprobe states it as a string
+    try:
+        duration = float(container.get("duration", "nan"))
+    except ValueError:  # "N/A": e.g. webm from a browser's MediaRecorder states no duration
+        duration = math.nan
+    info = AudioInfo(label, duration, rate, int(stream.get("channels") or 1),
+                     f"ffmpeg:{container.get('format_name', '?')}", stream.get("codec_name", "?"))
+
+    def read(max_seconds: float | None) -> tuple[np.ndarray, int]:
+        # One extra second of output proves "too long" even when the container states no duration.
+        limit = [] if max_seconds is None else ["-t", f"{max_seconds + 1.0:.3f}"]
+        # Channels are kept and averaged by _finish: ffmpeg's own "-ac 1" mixes at 1/sqrt(2), not the mean.
+        with _as_file(data) as path:
+            proc = subprocess.run([ffmpeg, "-nostdin", "-v", "error", "-i", path, "-map", "0:a:0", "-ac",
+                                   str(info.channels), "-ar", str(SAMPLE_RATE), *limit, "-f", "f32le", "pipe:1"],
+                                  capture_output=True)
+        if proc.returncode != 0:
+            raise AudioError(f"{label}: cannot decode: ffmpeg failed: {proc.stderr.decode(errors='replace').strip()}")
+        pcm = np.frombuffer(proc.stdout, dtype="<f4").astype(np.float32)
+        return pcm[: pcm.size - pcm.size % info.channels].reshape(-1, info.channels), SAMPLE_RATE
+
+    return info, read
+
+
+@contextlib.contextmanager
+def _as_file(data: str | bytes) -> Iterator[str]:
+    """Yield a path to ``data``; bytes go to a temporary file since mp4 cannot be demuxed from a pipe."""
+    if isinstance(data, str):
+        yield data
+        return
+    with tempfile.TemporaryDirectory(prefix="wavlink-audio-") as tmp:
+        path = os.path.join(tmp, "input")
+        with open(path, "wb") as fh:
+            fh.write(data)
+        yield path
+
+
+def _check_rate(rate: Any, label: str) -> int:
+    ok = isinstance(rate, (numbers.Real, np.number)) and not isinstance(rate, bool) and math.isfinite(rate)
+    if not ok or rate != int(rate) or not _MIN_RATE <= rate <= _MAX_RATE:
+        raise AudioError(f"{label}: invalid sampling rate {rate!r}; valid: an integer number of Hz "
+                         f"from {_MIN_RATE} to {_MAX_RATE}")
+    return int(rate)
+
+
+def _finish(frames: np.ndarray, rate: int, info: AudioInfo) -> np.ndarray:
+    """Validate (frames, channels) float32 audio, average the channels and resample to 16 kHz."""
+    if frames.shape[0] == 0:
+        raise AudioError(f"{info.source}: empty (0 samples)")
+    finite = np.isfinite(frames)
+    if not finite.all():
+        raise AudioError(f"{info.source}: {finite.size - int(finite.sum())} non-finite values (NaN/Inf) "
+                         "in the audio; valid audio is finite")
+    mono = frames.mean(axis=1, dtype=np.float32) if frames.shape[1] > 1 else frames[:, 0]
+    peak = float(np.abs(mono).max())
+    if peak < _SILENCE_PEAK:
+        if float(np.abs(frames).max()) >= _SILENCE_PEAK:
+            raise AudioError(f"{info.source}: silent after averaging {frames.shape[1]} channels to mono "
+                             "(the channels cancel out, e.g. opposite phase)")
+        raise AudioError(f"{info.source}: silent (digital silence: peak {peak:.1e} < {_SILENCE_PEAK:g})")
+    if rate != SAMPLE_RATE:
+        mono = soxr.resample(np.ascontiguousarray(mono), rate, SAMPLE_RATE, quality="HQ")
+    return np.ascontiguousarray(mono, dtype=np.float32)
