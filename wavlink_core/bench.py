@@ -26,15 +26,19 @@ import torch
 from .features import N_SAMPLES, log_mel_spectrogram
 
 
-def _median_ms(fn, repeats: int, warmup: int = 2) -> float:
+def _interleaved_ms(fns: list, repeats: int, warmup: int = 2) -> list[tuple[float, float]]:
+    """(median, min) milliseconds of each function, timed round-robin so drifts in machine load
+    hit every contender alike."""
     for _ in range(warmup):
-        fn()
-    times = []
+        for fn in fns:
+            fn()
+    times: list[list[float]] = [[] for _ in fns]
     for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return 1000 * statistics.median(times)
+        for fn, bucket in zip(fns, times):
+            start = time.perf_counter()
+            fn()
+            bucket.append(time.perf_counter() - start)
+    return [(1000 * statistics.median(b), 1000 * min(b)) for b in times]
 
 
 def _peak_rss_mb() -> float:
@@ -73,16 +77,9 @@ def run(model_name: str, seconds: list[float], repeats: int, threads: int) -> st
     torch.set_num_threads(threads)
     model = load_pretrained(model_name).eval()
     n_mels = model.config.audio.n_mels
-    rows = []
-    for s in seconds:
-        wave = _clip(s)
-        dyn = _median_ms(lambda: embed_audio(model, wave, sampling_rate=16000), repeats)
-        pad = _median_ms(
-            lambda: embed_audio(model, wave, sampling_rate=16000, pad_to_30s=True), repeats
-        )
-        rows.append([s, dyn, pad])
+    for pad in (False, True):  # warm every WavLink path before reading its memory peak
+        embed_audio(model, _clip(max(seconds)), sampling_rate=16000, pad_to_30s=pad)
     rss_wavlink = _peak_rss_mb()
-
     with tempfile.TemporaryDirectory() as tmp:
         folder = _ct2_folder(model.config.audio.backbone, Path(tmp))
         ct2 = ctranslate2.models.Whisper(
@@ -95,17 +92,26 @@ def run(model_name: str, seconds: list[float], repeats: int, threads: int) -> st
             mel = log_mel_spectrogram(wave[start : start + N_SAMPLES], n_mels)[None]
             ct2.encode(ctranslate2.StorageView.from_array(mel.numpy()), to_cpu=True)
 
-    for row in rows:
-        wave = _clip(row[0])
-        row.append(_median_ms(lambda: ct2_encode(wave), repeats))
+    rows = []
+    for s in seconds:
+        wave = _clip(s)
+        timings = _interleaved_ms(
+            [
+                lambda: embed_audio(model, wave, sampling_rate=16000),
+                lambda: embed_audio(model, wave, sampling_rate=16000, pad_to_30s=True),
+                lambda: ct2_encode(wave),
+            ],
+            repeats,
+        )
+        rows.append((s, *timings))
     return _report(model, rows, repeats, threads, rss_wavlink, _peak_rss_mb())
 
 
 def _report(model, rows, repeats, threads, rss_wavlink, rss_all) -> str:
     lines = [
-        f"model {model.config.name} (Whisper {model.config.audio.backbone}), "
-        f"{threads} threads, median of {repeats}, torch {torch.__version__}, "
-        f"{platform.processor() or platform.machine()}",
+        f"model {model.config.name} (Whisper {model.config.audio.backbone}), {threads} threads, "
+        f"median (min) of {repeats} interleaved runs, torch {torch.__version__}, "
+        f"ctranslate2 float32, {platform.machine()}",
         "",
         "| clip | dynamic (ms) | pad_to_30s (ms) | ctranslate2 30-s (ms) "
         "| pad / dynamic | ctranslate2 / dynamic |",
@@ -113,12 +119,15 @@ def _report(model, rows, repeats, threads, rss_wavlink, rss_all) -> str:
     ]
     for s, dyn, pad, ct2 in rows:
         lines.append(
-            f"| {s:g} s | {dyn:.1f} | {pad:.1f} | {ct2:.1f} | {pad / dyn:.2f}x | {ct2 / dyn:.2f}x |"
+            f"| {s:g} s | {dyn[0]:.1f} ({dyn[1]:.1f}) | {pad[0]:.1f} ({pad[1]:.1f}) "
+            f"| {ct2[0]:.1f} ({ct2[1]:.1f}) | {pad[0] / dyn[0]:.2f}x | {ct2[0] / dyn[0]:.2f}x |"
         )
     lines += [
         "",
-        f"peak RSS: {rss_wavlink:.0f} MB after the WavLink runs, "
-        f"{rss_all:.0f} MB with ctranslate2 loaded too",
+        "Ratios are of medians. Each WavLink time is the whole `embed_audio` call on a 16-kHz "
+        "array (features, encoder, projection); ctranslate2's includes its log-mel features.",
+        f"peak RSS: {rss_wavlink:.0f} MB with the WavLink model (towers for audio and text), "
+        f"{rss_all:.0f} MB once ctranslate2 is loaded as well",
     ]
     return "\n".join(lines)
 
