@@ -1,0 +1,158 @@
+"""``python -m wavlink_core.evaluate --model DIR_OR_PRESET --data DIR --task {zeroshot,retrieval,probe,all}``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+DESCRIPTION = """Evaluate a WavLink model on one dataset folder (or manifest), at every trained
+Matryoshka size: zero-shot classification, text<->audio retrieval (LAION-CLAP R@K), and
+linear probes (Whisper-AuT protocol) on the WavLink embedding and on mean-pooled Whisper
+encoder states. Layouts are detected from the folder (class folders, ESC-10, US8K, FSDD
+recordings/, Clotho captions.csv, manifest.csv/json/jsonl)."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .datasets import DATASET_TYPES
+
+    p = argparse.ArgumentParser(prog="python -m wavlink_core.evaluate", description=DESCRIPTION)
+    p.add_argument(
+        "--model", required=True, help="checkpoint folder or preset (tiny, base, small, test)"
+    )
+    p.add_argument("--data", required=True, help="dataset folder or manifest file")
+    p.add_argument("--task", default="all", choices=("zeroshot", "retrieval", "probe", "all"))
+    p.add_argument(
+        "--dataset-type", default="auto", choices=DATASET_TYPES, help="override layout detection"
+    )
+    p.add_argument(
+        "--template",
+        default=None,
+        help="zero-shot prompt with {} for the label (default: 'This is a sound of {}.'; "
+        "FSDD: 'a person saying the number {}.')",
+    )
+    p.add_argument("--out", default=None, help="folder for results.json and results.md")
+    p.add_argument("--batch-size", type=int, default=16, help="audio windows per forward pass")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--pad-to-30s", action="store_true", help="encode every clip as a 30-s window")
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    g = p.add_argument_group("linear probe")
+    g.add_argument(
+        "--probe-features",
+        default="both",
+        choices=("both", "embedding", "mean"),
+        help="WavLink embedding at each size, mean-pooled encoder states, or both",
+    )
+    g.add_argument(
+        "--cv",
+        action="store_true",
+        help="leave-one-fold-out CV over official folds (ESC) instead of train 1-4 / test 5",
+    )
+    g.add_argument(
+        "--folds", type=int, default=5, help="k for sets without folds (stratified k-fold)"
+    )
+    g.add_argument(
+        "--no-groups",
+        action="store_true",
+        help="CV: shuffle clips independently even when source recordings are known",
+    )
+    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--epochs", type=int, default=50)
+    g.add_argument("--lr", type=float, default=1e-3)
+    g.add_argument("--probe-batch-size", type=int, default=64)
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    return p
+
+
+def model_info(model, source: str) -> dict:
+    cfg = model.config
+    info = model.training_info if isinstance(model.training_info, dict) else None
+    return {
+        "source": source,
+        "name": cfg.name,
+        "trained": model.is_trained,
+        "training": info,
+        "audio_backbone": cfg.audio.backbone,
+        "text_backbone": cfg.text.backbone,
+        "pooling": cfg.audio.pooling,
+        "embed_dim": cfg.embed_dim,
+        "matryoshka_dims": list(cfg.matryoshka_dims),
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    import torch
+
+    from ..checkpoint import load_pretrained
+    from ..errors import WavLinkError
+    from . import TASKS, FeatureCache, clip_counts, evaluate
+    from .datasets import load_dataset
+    from .report import to_markdown, write_report
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    try:
+        dataset = load_dataset(args.data, args.dataset_type, args.template)
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        model = load_pretrained(args.model, device=args.device).eval()
+    except WavLinkError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    tasks = TASKS if args.task == "all" else (args.task,)
+    probe_options = {
+        "features": args.probe_features,
+        "cv": args.cv,
+        "n_splits": args.folds,
+        "seed": args.seed,
+        "grouped": not args.no_groups,
+        "epochs": args.epochs,
+        "lr": args.lr,
+        "batch_size": args.probe_batch_size,
+    }
+    res = evaluate(
+        model,
+        dataset,
+        tasks,
+        model_key=args.model,
+        batch_size=args.batch_size,
+        pad_to_30s=True if args.pad_to_30s else None,
+        cache=FeatureCache(),
+        progress=not args.quiet,
+        probe_options=probe_options,
+    )
+    captions = sum(len(c.captions) for c in dataset.clips)
+    res = {
+        "model": model_info(model, args.model),
+        "data": {
+            "name": dataset.name,
+            "type": dataset.kind,
+            "path": dataset.root,
+            "clips": len(dataset.clips),
+            "classes": len(dataset.classes),
+            "captions": captions,
+            "clips_per_class": clip_counts(dataset.clips),
+        },
+        "template": dataset.template,
+        "tasks": list(tasks),
+        **res,
+    }
+    if args.task != "all" and res["skipped"]:
+        print(
+            f"error: {'; '.join(f'{k}: {v}' for k, v in res['skipped'].items())}", file=sys.stderr
+        )
+        return 2
+    print(to_markdown(res))
+    if args.out:
+        js, md = write_report(res, args.out)
+        print(f"wrote {js} and {md}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
