@@ -1,0 +1,456 @@
+"""The training loop, on Hugging Face Accelerate.
+
+Engine choice: **Accelerate** rather than PyTorch Lightning (which the paper used). Both give DDP
+across GPUs and nodes, bf16 autocast and process launching without home-made distributed code;
+Accelerate does it while leaving the loop to us, which this project needs in three places:
+
+* the frozen-tower feature cache (a step may run the towers, one tower, or only the heads on
+  cached rows, chosen per run), which in Lightning means bending ``training_step``/hooks;
+* resume state that loads with ``torch.load(weights_only=True)`` (Lightning checkpoints are
+  pickles of arbitrary objects, its loader unpickles them);
+* one small dependency (accelerate: pure Python, ~4 MB installed, the ``transformers`` stack's
+  own launcher) instead of lightning + torchmetrics + fsspec.
+
+Multi-GPU / multi-node: ``accelerate launch --multi_gpu --num_processes 8 -m wavlink_core.training
+--config run.json`` (plus ``--num_machines/--machine_rank/--main_process_ip`` for nodes). The
+contrastive losses gather embeddings across ranks themselves (``losses.py``); ``batch_size`` is per
+device, so the global batch is ``batch_size * world_size``. The learning-rate schedule is stepped
+once per optimizer step (it is deliberately not passed through ``accelerator.prepare``, which would
+step it once per process).
+
+Per step: forward (towers or caches) -> Matryoshka loss (mean over D, D/2, D/4, D/8) -> backward ->
+grad clip -> AdamW -> cosine schedule with warm-up -> ``clamp_logit_scale()``. Logged to
+``<run>/metrics.jsonl`` (train rows: loss per level, lr, logit scale, step time; val rows: loss and
+in-batch R@1 both ways at every level). At the end of the stage the model is saved with
+``save_pretrained`` (delta, LoRA merged) in ``<run>/model`` with ``training_info`` filled in.
+Resume state (trainable weights as safetensors; optimizer, scheduler, step and RNG in a
+``weights_only`` torch file) lives in ``<run>/state`` and is written every ``save_every`` steps,
+at ``halt_at_step`` and at the end.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+import platform
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..errors import ConfigError
+from ..losses import ClipLoss, MatryoshkaLoss, SigLipLoss
+from ..matryoshka import truncate
+from ..model import WavLink
+from . import data as D
+from .config import TrainConfig
+from .regimes import apply_regime, export_model, set_modes
+
+log = logging.getLogger(__name__)
+
+STATE_DIR, MODEL_DIR = "state", "model"
+STATE_WEIGHTS, STATE_FILE = "trainable.safetensors", "resume.pt"
+METRICS, CONFIG_FILE = "metrics.jsonl", "train_config.json"
+# Config keys that may change between an interrupted run and its resumption.
+RESUME_FREE = {"resume", "halt_at_step", "progress", "num_workers", "threads", "val_every", "log_every",
+               "save_every", "output_dir", "device", "val_max_clips"}
+
+
+# ----------------------------------------------------------------------------------------------
+# model
+# ----------------------------------------------------------------------------------------------
+def build_model(cfg: TrainConfig) -> WavLink:
+    """The starting model: a preset (pretrained towers, heads seeded by ``cfg.seed``) or a checkpoint."""
+    from ..checkpoint import load_pretrained
+    from ..config import get_preset
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(cfg.seed)
+        if cfg.init_from:
+            if cfg.audio_pooling is not None:
+                raise ConfigError("audio_pooling cannot change the architecture of an init_from checkpoint")
+            model = load_pretrained(cfg.init_from)
+            if model.config.loss != cfg.loss:
+                raise ConfigError(f"init_from checkpoint was built for loss={model.config.loss!r}; "
+                                  f"the config asks for {cfg.loss!r}")
+            return model
+        mc = get_preset(cfg.model).replace(loss=cfg.loss)
+        if cfg.audio_pooling is not None:
+            mc = mc.replace(audio=dataclasses.replace(mc.audio, pooling=cfg.audio_pooling))
+        return WavLink(mc)
+
+
+class TrainStep(nn.Module):
+    """What DDP wraps: the model plus the loss. A batch carries mel/tokens (towers run) or cached
+    pooled features (``audio_feat``/``text_feat``: only the heads run)."""
+
+    def __init__(self, model: WavLink, loss: nn.Module, caption_groups: bool):
+        super().__init__()
+        self.model, self.loss, self.caption_groups = model, loss, caption_groups
+
+    def embed(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        m = self.model
+        audio = batch["audio_feat"] if "audio_feat" in batch else m.audio(batch["mel"], batch["frames"])
+        text = batch["text_feat"] if "text_feat" in batch else m.text(batch["input_ids"], batch["attention_mask"])
+        return F.normalize(m.audio_proj(audio), dim=-1), F.normalize(m.text_proj(text), dim=-1)
+
+    def forward(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        a, t = self.embed(batch)
+        groups = batch["group_id"] if self.caption_groups else None
+        return self.loss(a, t, self.model.scale(), self.model.logit_bias, group_ids=groups)
+
+
+def make_loss(cfg: TrainConfig, model: WavLink) -> MatryoshkaLoss:
+    inner = SigLipLoss() if cfg.loss == "siglip" else ClipLoss()
+    dims = model.config.matryoshka_dims if cfg.matryoshka else (model.config.embed_dim,)
+    return MatryoshkaLoss(inner, list(dims))
+
+
+def param_groups(model: WavLink, weight_decay: float) -> list[dict]:
+    decay, no_decay = [], []
+    for name, p in model.named_parameters():
+        if not p.requires_grad:
+            continue
+        skip = p.ndim < 2 or name in ("audio.global_token", "logit_scale", "logit_bias")
+        (no_decay if skip else decay).append(p)
+    return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+
+
+# ----------------------------------------------------------------------------------------------
+# validation
+# ----------------------------------------------------------------------------------------------
+def _pair_loss(a: torch.Tensor, t: torch.Tensor, ids: torch.Tensor, scale: torch.Tensor,
+               bias: torch.Tensor | None, kind: str, groups: bool) -> torch.Tensor:
+    """The training loss on one local chunk (no cross-rank gathering: chunks are already global)."""
+    logits = (scale * a @ t.T).float()
+    same = (ids[:, None] == ids[None, :]) if groups else torch.eye(len(a), dtype=torch.bool, device=a.device)
+    if kind == "siglip":
+        logits = logits + bias
+        return -F.logsigmoid((same.float() * 2 - 1) * logits).sum() / len(a)
+    target = same.float() / same.float().sum(1, keepdim=True)
+    return 0.5 * (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target))
+
+
+@torch.no_grad()
+def validate(step_mod: TrainStep, loader, accelerator, cfg: TrainConfig, feats: dict) -> dict[str, float]:
+    """Val loss and in-batch R@1 (audio->text, text->audio) at every trained size.
+
+    Embeddings of the whole val split are gathered from all ranks, then scored in chunks of
+    ``batch_size`` ("in-batch" retrieval, the same negatives a training batch sees). A retrieved
+    item counts as correct when its caption equals the query's (duplicates are common)."""
+    model = step_mod.model
+    set_modes(model, cfg, training=False)
+    aud, txt, cid = [], [], []
+    for batch in loader:
+        batch = _with_cache(batch, feats, "val")
+        with accelerator.autocast():
+            a, t = step_mod.embed(batch)
+        a, t, ids = accelerator.gather_for_metrics((a.float(), t.float(), batch["caption_id"]))
+        aud.append(a)
+        txt.append(t)
+        cid.append(ids)
+    set_modes(model, cfg, training=True)
+    if not aud:
+        return {}
+    aud, txt, cid = torch.cat(aud), torch.cat(txt), torch.cat(cid)
+    scale, bias = model.scale().float(), model.logit_bias
+    dims = model.config.matryoshka_dims if cfg.matryoshka else (model.config.embed_dim,)
+    out: dict[str, float] = {"val_clips": len(aud)}
+    losses = []
+    for dim in dims:
+        tot = {"loss": 0.0, "a2t": 0.0, "t2a": 0.0}
+        n_chunks = 0
+        for s in range(0, len(aud), cfg.batch_size):
+            chunk = slice(s, s + cfg.batch_size)
+            a, t, ids = truncate(aud[chunk], dim), truncate(txt[chunk], dim), cid[chunk]
+            if len(a) < 2:
+                continue
+            n_chunks += 1
+            tot["loss"] += float(_pair_loss(a, t, ids, scale, bias, cfg.loss, cfg.caption_groups))
+            sim = a @ t.T
+            tot["a2t"] += float((ids[sim.argmax(1)] == ids).float().mean())
+            tot["t2a"] += float((ids[sim.argmax(0)] == ids).float().mean())
+        n = max(n_chunks, 1)
+        out[f"val_loss_at_{dim}"] = tot["loss"] / n
+        out[f"val_r1_a2t_at_{dim}"] = tot["a2t"] / n
+        out[f"val_r1_t2a_at_{dim}"] = tot["t2a"] / n
+        losses.append(tot["loss"] / n)
+    out["val_loss"] = sum(losses) / len(losses)
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
+# resume state
+# ----------------------------------------------------------------------------------------------
+def save_state(run: Path, model: WavLink, optimizer, scheduler, step: int, extra: dict) -> None:
+    from safetensors.torch import save_file
+
+    state_dir = run / STATE_DIR
+    state_dir.mkdir(parents=True, exist_ok=True)
+    weights = {n: p.detach().cpu().contiguous() for n, p in model.named_parameters() if p.requires_grad}
+    save_file(weights, str(state_dir / (STATE_WEIGHTS + ".tmp")))
+    blob = {
+        "step": step,
+        "optimizer": optimizer.state_dict(),
+        "scheduler": scheduler.state_dict(),
+        "rng_cpu": torch.get_rng_state(),
+        "rng_cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+        "extra": json.dumps(extra),
+    }
+    torch.save(blob, state_dir / (STATE_FILE + ".tmp"))
+    os.replace(state_dir / (STATE_WEIGHTS + ".tmp"), state_dir / STATE_WEIGHTS)
+    os.replace(state_dir / (STATE_FILE + ".tmp"), state_dir / STATE_FILE)
+
+
+def load_state(run: Path, model: WavLink) -> dict[str, Any]:
+    """Loads the trainable weights into ``model``; returns the rest (never unpickles objects)."""
+    from safetensors.torch import load_file
+
+    state_dir = run / STATE_DIR
+    weights = load_file(str(state_dir / STATE_WEIGHTS))
+    params = dict(model.named_parameters())
+    want = {n for n, p in params.items() if p.requires_grad}
+    if set(weights) != want:
+        raise ConfigError(f"{state_dir} does not match this regime: missing {sorted(want - set(weights))[:5]}, "
+                          f"unexpected {sorted(set(weights) - want)[:5]}")
+    with torch.no_grad():
+        for n, v in weights.items():
+            params[n].copy_(v)
+    return torch.load(state_dir / STATE_FILE, weights_only=True, map_location="cpu")
+
+
+def _check_resumable(run: Path, cfg: TrainConfig) -> None:
+    saved = json.loads((run / CONFIG_FILE).read_text())
+    now = cfg.to_dict()
+    diff = sorted(k for k in now if k not in RESUME_FREE and saved.get(k) != now[k])
+    if diff:
+        raise ConfigError(f"cannot resume {run}: the config differs in {diff} "
+                          f"(saved {[saved.get(k) for k in diff]}, now {[now[k] for k in diff]})")
+
+
+# ----------------------------------------------------------------------------------------------
+# the loop
+# ----------------------------------------------------------------------------------------------
+def _with_cache(batch: dict, feats: dict, split: str) -> dict:
+    if "text" in feats:
+        batch["text_feat"] = feats["text"][batch["caption_id"]]
+    if f"audio_{split}" in feats:
+        batch["audio_feat"] = feats[f"audio_{split}"][batch["clip"]]
+    return batch
+
+
+def _hardware(accelerator) -> str:
+    n = accelerator.num_processes
+    if accelerator.device.type == "cuda":
+        return f"{n} x {torch.cuda.get_device_name(accelerator.device)}"
+    return f"{n} x CPU ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, {os.cpu_count()} cores)"
+
+
+def train(cfg: TrainConfig) -> dict[str, Any]:
+    """Run (or resume) one stage; returns a summary (run dir, steps, wall time, final metrics)."""
+    from accelerate import Accelerator
+    from accelerate.utils import set_seed
+    from torch.utils.data import DataLoader
+    from tqdm.auto import tqdm
+    from transformers import get_cosine_schedule_with_warmup
+
+    from ..checkpoint import save_pretrained
+
+    t_start = time.time()
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    if cfg.device == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("device=cuda but no CUDA device is visible")
+    use_cuda = cfg.device != "cpu" and torch.cuda.is_available()
+    precision = {"auto": "bf16" if use_cuda else "no", "fp32": "no"}.get(cfg.precision, cfg.precision)
+    accelerator = Accelerator(cpu=not use_cuda, mixed_precision=precision)
+    set_seed(cfg.seed)
+    main = accelerator.is_main_process
+    run = cfg.run_dir
+    resuming = cfg.resume and (run / STATE_DIR / STATE_FILE).is_file()
+    if not resuming and (run / STATE_DIR / STATE_FILE).is_file():
+        raise ConfigError(f"{run} already holds a run; pass --resume=true to continue it or choose another output_dir")
+    if resuming:
+        _check_resumable(run, cfg)
+    if main:
+        run.mkdir(parents=True, exist_ok=True)
+        cfg.save(run / CONFIG_FILE)  # the resolved config, before the first step
+        if not resuming and (run / METRICS).exists():
+            (run / METRICS).unlink()
+    accelerator.wait_for_everyone()
+
+    # ---- model, regime, data ----
+    model = build_model(cfg)
+    init_info = model.training_info
+    report = apply_regime(model, cfg)
+    if main:
+        log.info(report.line())
+    model.to(accelerator.device)
+    splits = D.load_splits(cfg)
+    audio_frozen = not cfg.audio_weights_train and (model.audio.global_token is None or not cfg.train_global_token)
+    cache_text = cfg.feature_cache and not cfg.text_weights_train
+    cache_audio = cfg.feature_cache and audio_frozen
+    feats: dict[str, torch.Tensor] = {}
+    cache_dir = run / "cache"
+    with accelerator.main_process_first():
+        if cache_text:
+            feats["text"] = D.text_features(model, splits.captions, cache_dir, progress=cfg.progress and main)
+        if cache_audio:
+            kw = dict(num_workers=cfg.num_workers, progress=cfg.progress and main)
+            feats["audio_train"] = D.audio_features(model, splits.train, splits.corpus, cfg, cache_dir, **kw)
+            feats["audio_val"] = D.audio_features(model, splits.val, splits.corpus, cfg, cache_dir, **kw)
+    feats = {k: v.to(accelerator.device) for k, v in feats.items()}
+    tokenizer = model.text.tokenizer
+    collate = D.Collator(tokenizer, n_mels=model.config.audio.n_mels, max_tokens=model.config.text.max_tokens,
+                         with_audio=not cache_audio, with_text=not cache_text)
+    sampler = D.EpochSampler(splits.train, seed=cfg.seed, synthetic_weight=cfg.synthetic_weight)
+    train_ds = D.ClipDataset(splits.train, splits, cfg, train=True, with_audio=not cache_audio)
+    val_ds = D.ClipDataset(splits.val, splits, cfg, train=False, with_audio=not cache_audio)
+    loader_kw = dict(collate_fn=collate, num_workers=cfg.num_workers, persistent_workers=cfg.num_workers > 0)
+    train_loader = DataLoader(train_ds, batch_size=cfg.batch_size, sampler=sampler, drop_last=True,
+                              generator=torch.Generator().manual_seed(cfg.seed), **loader_kw)
+    val_loader = DataLoader(val_ds, batch_size=cfg.batch_size,
+                            sampler=D.EpochSampler(splits.val, seed=cfg.seed, shuffle=False), **loader_kw)
+
+    # ---- optimisation ----
+    loss_fn = make_loss(cfg, model)
+    step_mod = TrainStep(model, loss_fn, cfg.caption_groups)
+    optimizer = torch.optim.AdamW(param_groups(model, cfg.weight_decay), lr=cfg.lr, betas=tuple(cfg.betas))
+    step_mod, optimizer, train_loader, val_loader = accelerator.prepare(step_mod, optimizer, train_loader, val_loader)
+    steps_per_epoch = len(train_loader)
+    if steps_per_epoch == 0:
+        raise ConfigError(f"{len(splits.train)} training clips give no full batch of {cfg.batch_size} "
+                          f"per process x {accelerator.num_processes}; lower batch_size")
+    total = cfg.max_steps or cfg.epochs * steps_per_epoch
+    warmup = int(round(cfg.warmup_ratio * total))
+    scheduler = get_cosine_schedule_with_warmup(optimizer, warmup, total)
+    trainable = [p for p in model.parameters() if p.requires_grad]
+
+    step, elapsed_before = 0, 0.0
+    if resuming:
+        blob = load_state(run, model)
+        optimizer.load_state_dict(blob["optimizer"])
+        scheduler.load_state_dict(blob["scheduler"])
+        step = int(blob["step"])
+        elapsed_before = json.loads(blob["extra"]).get("wall_s", 0.0)
+        torch.set_rng_state(blob["rng_cpu"])
+        if blob["rng_cuda"] and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(blob["rng_cuda"])
+        if main:
+            log.info("resumed %s at step %d of %d", run, step, total)
+
+    def log_row(row: dict) -> None:
+        if main:
+            with (run / METRICS).open("a") as fh:
+                fh.write(json.dumps(row) + "\n")
+
+    sizes = splits.sizes()
+    if main:
+        log.info("stage %s: %s; %d steps/epoch x %s = %d steps (warm-up %d), batch %d x %d processes",
+                 cfg.stage, sizes, steps_per_epoch, cfg.epochs if not cfg.max_steps else "-", total, warmup,
+                 cfg.batch_size, accelerator.num_processes)
+    set_modes(model, cfg, training=True)
+    halt = min(total, cfg.halt_at_step or total)
+    bar = tqdm(total=total, initial=step, desc=f"train {cfg.stage}", disable=not (main and cfg.progress),
+               dynamic_ncols=True)
+    val_metrics: dict[str, float] = {}
+    t_loop = time.time()
+    step_times: list[float] = []
+
+    def run_val() -> dict:
+        nonlocal val_metrics
+        if len(splits.val) == 0:
+            return {}
+        val_metrics = validate(step_mod if not hasattr(step_mod, "module") else step_mod.module,
+                               val_loader, accelerator, cfg, feats)
+        log_row({"kind": "val", "step": step, **val_metrics})
+        return val_metrics
+
+    epoch = step // steps_per_epoch
+    skip = step % steps_per_epoch
+    while step < halt:
+        train_loader.set_epoch(epoch)
+        sampler.set_epoch(epoch)
+        loader = accelerator.skip_first_batches(train_loader, skip) if skip else train_loader
+        skip = 0
+        for batch in loader:
+            t0 = time.time()
+            batch = _with_cache(batch, feats, "train")
+            with accelerator.autocast():
+                out = step_mod(batch)
+            loss = out["contrastive_loss"]
+            accelerator.backward(loss)
+            if cfg.grad_clip > 0:
+                accelerator.clip_grad_norm_(trainable, cfg.grad_clip)
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad(set_to_none=True)
+            model.clamp_logit_scale()
+            step += 1
+            dt = time.time() - t0
+            step_times.append(dt)
+            if step % cfg.log_every == 0 or step == halt:
+                row = {"kind": "train", "step": step, "epoch": epoch, "loss": float(loss.detach())}
+                row.update({k: float(v) for k, v in out.items() if k.startswith("loss_at_")})
+                row.update({"lr": scheduler.get_last_lr()[0], "logit_scale": float(model.scale().detach()),
+                            "step_time_s": round(dt, 4), "elapsed_s": round(time.time() - t_loop, 2)})
+                log_row(row)
+                bar.set_postfix(loss=f"{row['loss']:.3f}", lr=f"{row['lr']:.2e}", refresh=False)
+            bar.update(1)
+            if cfg.val_every and step % cfg.val_every == 0:
+                run_val()
+            if cfg.save_every and step % cfg.save_every == 0 and step < halt:
+                _save_state(accelerator, run, model, optimizer, scheduler, step, elapsed_before + time.time() - t_start)
+            if step >= halt:
+                break
+        else:
+            if not cfg.val_every:
+                run_val()
+            epoch += 1
+            continue
+        break
+    bar.close()
+    wall = elapsed_before + time.time() - t_start
+    _save_state(accelerator, run, model, optimizer, scheduler, step, wall)
+    summary: dict[str, Any] = {"run_dir": str(run), "step": step, "total_steps": total, "wall_s": round(wall, 1),
+                               "mean_step_s": round(sum(step_times) / len(step_times), 4) if step_times else None,
+                               "halted": step < total, **report.to_dict()}
+    if step < total:
+        if main:
+            log.info("halted at step %d of %d; resume with --resume=true", step, total)
+        return summary
+    if not val_metrics:
+        run_val()
+    if main:
+        exported = export_model(model)
+        exported.training_info = {
+            "stage": cfg.stage, "steps": step, "epochs": cfg.epochs if not cfg.max_steps else step / steps_per_epoch,
+            "data": {**sizes, "corpus": str(cfg.corpus), "subsets": list(cfg.effective_subsets),
+                     "curated": cfg.curated, "synthetic_weight": cfg.synthetic_weight},
+            "regime": cfg.regime, "scope": cfg.scope, "train_global_token": cfg.train_global_token,
+            "lora": {"rank": cfg.lora_rank, "alpha": cfg.lora_alpha, "merged": True} if cfg.regime == "lora" else None,
+            "loss": cfg.loss, "matryoshka": list(loss_fn.dims), "lr": cfg.lr, "batch_size": cfg.batch_size,
+            "global_batch": cfg.batch_size * accelerator.num_processes, "clip_seconds": cfg.clip_seconds,
+            "feature_cache": {"audio": cache_audio, "text": cache_text},
+            "trainable_params": report.trainable, "wall_time_s": round(wall, 1),
+            "hardware": _hardware(accelerator), "precision": precision, "seed": cfg.seed,
+            "val": {k: round(v, 4) for k, v in val_metrics.items()},
+            "init_from": cfg.init_from, "previous": init_info,
+        }
+        save_pretrained(exported, run / MODEL_DIR, delta=True, dtype=cfg.save_dtype)
+        log.info("saved %s", run / MODEL_DIR)
+    accelerator.wait_for_everyone()
+    summary["model_dir"] = str(run / MODEL_DIR)
+    summary["val"] = val_metrics
+    return summary
+
+
+def _save_state(accelerator, run, model, optimizer, scheduler, step, wall) -> None:
+    if accelerator.is_main_process:
+        save_state(run, model, optimizer, scheduler, step, {"wall_s": wall})
+    accelerator.wait_for_everyone()
