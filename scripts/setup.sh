@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PYTHON=${PYTHON:-python3}
-APT_PACKAGES="ffmpeg"   # m4a/aac/webm decoding; wav/flac/ogg/opus/mp3 need nothing extra
+APT_PACKAGES="ffmpeg chromium"   # ffmpeg: m4a/aac/webm decoding; chromium: the demo browser test
 
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   missing=""

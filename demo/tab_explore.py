@@ -1,0 +1,151 @@
+"""Explore: the embedding map at two Matryoshka sizes side by side, neighbours at both sizes, export."""
+from __future__ import annotations
+
+import csv
+import tempfile
+from pathlib import Path
+
+import gradio as gr
+import numpy as np
+
+from wavlink_core.matryoshka import truncate_np
+
+from . import views
+from .engine import METHODS
+from .errors import guard
+
+
+def build(engine, tab=None) -> None:
+    g = engine.gallery
+    user = gr.State([])  # this user's items: [{"name", "kind", "group", "path", "emb"}]
+    small_default = engine.dims[-1]
+    with gr.Row():
+        method = gr.Radio(list(METHODS), value="PCA", label="Projection", elem_id="explore-method")
+        small = gr.Radio(list(engine.dims[1:]) or [engine.full], value=small_default,
+                         label=f"Compare size {engine.full} with", elem_id="explore-small")
+        colour = gr.Radio(["label", "category", "modality"], value="category", label="Colour by")
+    with gr.Row():
+        uploads = gr.File(file_count="multiple", file_types=["audio"], label="Add your clips to the map")
+        captions = gr.Textbox("", lines=3, label="Add captions to the map (one per line)",
+                              placeholder="a dog barking\nwaves on a beach")
+    with gr.Row():
+        add_btn = gr.Button("Add to map")
+        draw_btn = gr.Button("Draw maps", variant="primary", elem_id="explore-draw")
+        export_btn = gr.Button("Export embeddings (CSV + NPY)")
+    sizes = gr.Markdown("", elem_id="explore-bytes")
+    with gr.Row():
+        map_full = gr.Plot(label=f"size {engine.full}", elem_id="map-full")
+        map_small = gr.Plot(label="smaller size", elem_id="map-small")
+    gr.Markdown("### Neighbours of one item at both sizes")
+    with gr.Row():
+        item = gr.Dropdown(list(g.names), value=g.names[0] if len(g) else None, label="Item", scale=3,
+                           elem_id="explore-item")
+        k = gr.Slider(1, 20, value=5, step=1, label="k", scale=1)
+        nb_btn = gr.Button("Find neighbours", scale=1)
+    overlap = gr.Markdown("", elem_id="explore-overlap")
+    table = gr.Dataframe(headers=["rank", f"neighbour @ {engine.full}", "cosine", "neighbour @ small", "cosine"],
+                         interactive=False, label="Nearest neighbours (click a name to play it)",
+                         elem_id="explore-neighbours")
+    with gr.Row():
+        player = gr.Audio(label="Selected neighbour", interactive=False, elem_id="explore-player")
+        files = gr.File(label="Exported embeddings", file_count="multiple")
+
+    def items(state):
+        names = list(g.names) + [d["name"] for d in state]
+        kinds = ["gallery"] * len(g) + [d["kind"] for d in state]
+        labels = list(g.labels) + [d["group"] for d in state]
+        cats = list(g.categories) + [d["group"] for d in state]
+        paths = list(g.paths) + [d["path"] for d in state]
+        emb = np.vstack([engine.gallery_emb] + [d["emb"][None] for d in state])
+        return names, kinds, labels, cats, paths, emb
+
+    @guard
+    def add(paths, text, state):
+        paths = [p if isinstance(p, str) else p.name for p in (paths or [])]
+        caps = [t.strip() for t in (text or "").splitlines() if t.strip()]
+        if not paths and not caps:
+            raise gr.Error("Upload a clip or type a caption first.")
+        state = list(state)
+        have = {d["name"] for d in state}
+        for p in paths:
+            clip = engine.clip(p)
+            if clip.warning:
+                gr.Warning(clip.warning)
+            name = f"you: {Path(p).name}"
+            if name not in have:
+                state.append({"name": name, "kind": "your clip", "group": "your clips", "path": p, "emb": clip.emb})
+        for t, e in zip(caps, engine.texts(caps) if caps else [], strict=False):
+            name = f"“{t}”"
+            if name not in have:
+                state.append({"name": name, "kind": "caption", "group": "captions", "path": None, "emb": e})
+        return state, gr.update(choices=items(state)[0])
+
+    @guard
+    def draw(meth, size, col, state, selected):
+        names, kinds, labels, cats, _, emb = items(state)
+        groups = {"label": labels, "category": cats, "modality": ["audio" if k != "caption" else "text" for k in kinds]}[col]
+        extra = emb[len(g):]
+        hi = names.index(selected) if selected in names else None
+        figs = []
+        for d in (engine.full, int(size)):
+            xy = engine.layout(meth, d, extra)
+            note = "" if d == engine.full else f" · aligned to size {engine.full} (Procrustes)"
+            figs.append(views.map_figure(xy, names, groups, kinds, f"{meth} at size {d}{note}", hi))
+        text = (f"**Bytes per vector:** size {engine.full}: {views.bytes_per_vector(engine.full)} · size {int(size)}: "
+                f"{views.bytes_per_vector(int(size))} ({engine.full // int(size)}× smaller). Maps are fitted on the "
+                f"{len(g)} gallery clips; your clips and captions are placed on them, not refitted"
+                + (" (t-SNE: at the weighted mean of their 5 nearest gallery clips)." if meth == "t-SNE" else "."))
+        return figs[0], figs[1], text
+
+    @guard
+    def neighbours(selected, kk, size, state):
+        names, kinds, _, _, paths, emb = items(state)
+        if selected not in names:
+            raise gr.Error("Choose an item from the list.")
+        q = names.index(selected)
+        full, sm = emb, truncate_np(emb, int(size))
+        rows, a, b = views.neighbour_rows(full @ full[q], sm @ sm[q], names, int(kk), exclude=q)
+        ov = views.overlap_at_k(a, b)
+        msg = (f"**Top-{int(kk)} overlap between size {engine.full} and size {int(size)}: {ov:.0%}** "
+               f"({len(set(a) & set(b))} of {len(a)} neighbours shared)")
+        table_paths = [[paths[i] for i in a], [paths[j] for j in b]]
+        return msg, gr.update(value=rows, headers=["rank", f"neighbour @ {engine.full}", "cosine",
+                                                   f"neighbour @ {int(size)}", "cosine"]), table_paths
+
+    nb_paths = gr.State([[], []])
+
+    def play(paths, evt: gr.SelectData):
+        r, c = evt.index
+        col = 0 if c <= 2 else 1
+        try:
+            return paths[col][r]
+        except (IndexError, TypeError):
+            return None
+
+    @guard
+    def export(size, state):
+        names, kinds, labels, _, _, emb = items(state)
+        out = Path(tempfile.mkdtemp(prefix="wavlink-export-"))
+        files = []
+        for d in dict.fromkeys((engine.full, int(size))):
+            e = truncate_np(emb, d)
+            np.save(out / f"embeddings_{d}.npy", e)
+            with open(out / f"embeddings_{d}.csv", "w", newline="") as f:
+                w = csv.writer(f)
+                w.writerow(["name", "kind", "label"] + [f"e{i}" for i in range(d)])
+                for n, kd, lb, row in zip(names, kinds, labels, e, strict=False):
+                    w.writerow([n, kd, lb] + [f"{v:.6f}" for v in row])
+            files += [str(out / f"embeddings_{d}.npy"), str(out / f"embeddings_{d}.csv")]
+        return files
+
+    add_btn.click(add, [uploads, captions, user], [user, item], api_name="explore_add").then(
+        draw, [method, small, colour, user, item], [map_full, map_small, sizes], api_visibility="private")
+    draw_btn.click(draw, [method, small, colour, user, item], [map_full, map_small, sizes], api_name="explore_map")
+    if tab is not None:  # draw the default maps when the tab is first opened (PCA: memoised, milliseconds)
+        tab.select(draw, [method, small, colour, user, item], [map_full, map_small, sizes], api_visibility="private")
+    gr.on([method.change, small.change, colour.change], draw, [method, small, colour, user, item],
+          [map_full, map_small, sizes], api_visibility="private")
+    nb_btn.click(neighbours, [item, k, small, user], [overlap, table, nb_paths], api_name="neighbours").then(
+        draw, [method, small, colour, user, item], [map_full, map_small, sizes], api_visibility="private")
+    table.select(play, [nb_paths], player, api_visibility="private")
+    export_btn.click(export, [small, user], files, api_name="export")

@@ -1,0 +1,63 @@
+"""Sizes: the shipped quality-vs-size results (never invented) and, live, how one clip's ranking moves."""
+from __future__ import annotations
+
+import gradio as gr
+
+from wavlink_core import DEFAULT_TEMPLATE
+from wavlink_core.inference import parse_labels
+
+from . import views
+from .errors import guard
+
+NO_RESULTS = ("**No evaluation results shipped with this model** (no `eval_results.json` in its checkpoint "
+              "folder), so there is no measured quality-vs-size chart to show. Nothing is estimated here.")
+
+
+def build(engine) -> dict:
+    path = engine.model_dir / "eval_results.json" if engine.model_dir else None
+    rows = []
+    if path and path.is_file():
+        try:
+            rows = views.parse_eval_results(path.read_text())
+        except ValueError:
+            rows = []
+    gr.Markdown("### Measured quality at each size")
+    sizes_md = " · ".join(f"{d}: {views.bytes_per_vector(d)}" for d in engine.dims)
+    if rows:
+        gr.Markdown(f"From `{path.name}` shipped with the model. Bytes per vector: {sizes_md}")
+        gr.Plot(views.sizes_figure(rows))
+        gr.Dataframe([[r["metric"], r["dim"], r["value"]] for r in rows], headers=["metric", "size", "value"],
+                     interactive=False)
+    else:
+        gr.Markdown(NO_RESULTS + f"  \nBytes per vector: {sizes_md}", elem_id="sizes-none")
+    gr.Markdown("### How this clip's ranking changes across sizes (computed live)\nThe clip and labels follow the "
+                "Classify tab; you can also upload another here.")
+    with gr.Row():
+        with gr.Column():
+            audio = gr.Audio(sources=["upload", "microphone"], type="filepath", label="Audio clip")
+            labels = gr.Textbox(views.LABEL_SETS[views.DEFAULT_SET], lines=3, label="Labels")
+            template = gr.Textbox(DEFAULT_TEMPLATE, label="Prompt template")
+            button = gr.Button("Rank at every size", variant="primary")
+        with gr.Column():
+            summary = gr.Markdown("")
+            table = gr.Dataframe(headers=["label"] + [f"rank @ {d}" for d in engine.dims], interactive=False,
+                                 label="Rank of each label at each size")
+
+    @guard
+    def rank(path, label_text, tmpl):
+        clip = engine.clip(path)
+        if clip.warning:
+            gr.Warning(clip.warning)
+        names = parse_labels(label_text)
+        if "{}" not in (tmpl or ""):
+            raise gr.Error(f"The template {tmpl!r} needs a {{}} where the label goes.")
+        prompts = [tmpl.format(n) for n in names]
+        cos = {d: engine.scores(clip.emb, prompts, d)[0] for d in engine.dims}
+        header, body = views.rank_table(names, cos)
+        tops = ", ".join(f"{d}: **{body_top}**" for d, body_top in
+                         ((d, names[int(cos[d].argmax())]) for d in engine.dims))
+        note = "" if engine.trained else " (untrained model: arbitrary)"
+        return f"Clip: {clip.info}  \nTop label by size — {tops}{note}", gr.update(value=body, headers=header)
+
+    button.click(rank, [audio, labels, template], [summary, table], api_name="rank_sizes")
+    return {"audio": audio, "labels": labels, "template": template}

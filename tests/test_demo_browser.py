@@ -1,0 +1,127 @@
+"""The demo in a real browser: Playwright driving Debian's chromium (never `playwright install`).
+
+Skipped when /usr/bin/chromium is missing (scripts/setup.sh installs it). Screenshots: test-output/.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import tempfile
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs Debian's chromium (apt-get install chromium)")
+sync_api = pytest.importorskip("playwright.sync_api")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+OUT = Path(__file__).resolve().parents[1] / "test-output"
+
+
+@pytest.fixture(scope="module")
+def url(test_model, tmp_path_factory):
+    from demo import LAUNCH_KWARGS, build_demo
+    from demo.gallery import load_gallery
+
+    os.environ["WAVLINK_CACHE"] = str(tmp_path_factory.mktemp("cache"))
+    demo = build_demo(test_model, gallery=load_gallery(limit=32), warm=False)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **LAUNCH_KWARGS)
+    yield f"http://127.0.0.1:{port}", demo
+    demo.close()
+
+
+@pytest.fixture(scope="module")
+def page():
+    with sync_api.sync_playwright() as p:
+        ctx = p.chromium.launch_persistent_context(tempfile.mkdtemp(), executable_path=CHROMIUM, headless=True,
+                                                   args=ARGS, viewport={"width": 1400, "height": 900})
+        pg = ctx.new_page()
+        pg.hosts = set()
+        pg.errors = []
+        pg.on("request", lambda r: urlparse(r.url).scheme in ("http", "https", "ws", "wss") and pg.hosts.add(urlparse(r.url).hostname))
+        pg.on("pageerror", lambda e: pg.errors.append(str(e)))
+        yield pg
+        ctx.close()
+
+
+def test_classify_then_explore_in_browser(url, page):
+    base, demo = url
+    expect = sync_api.expect
+    OUT.mkdir(exist_ok=True)
+    page.goto(base)
+    expect(page.locator("#untrained-banner")).to_contain_text("untrained", timeout=30_000)
+    clip = demo.engine.gallery.paths[0]
+    page.locator("#classify-audio input[type=file]").set_input_files(clip)
+    page.wait_for_selector("#classify-audio audio", state="attached", timeout=30_000)
+    page.locator("#classify-btn").click()
+    expect(page.locator("#classify-result")).to_contain_text("Top label", timeout=60_000)
+    expect(page.locator("#classify-info")).to_contain_text("→ 16 kHz mono")
+    page.wait_for_selector("#classify-bars .js-plotly-plot", timeout=30_000)
+    page.screenshot(path=str(OUT / "demo_classify.png"), full_page=True)
+
+    page.get_by_role("tab", name="Explore").click()
+    page.locator("#explore-draw").click()
+    for plot in ("#map-full", "#map-small"):
+        page.wait_for_selector(f"{plot} .js-plotly-plot", timeout=60_000)
+        assert page.locator(f"{plot} .scatterlayer .point").count() >= len(demo.engine.gallery)
+    expect(page.locator("#explore-bytes")).to_contain_text("Bytes per vector")
+    page.get_by_role("button", name="Find neighbours").click()
+    expect(page.locator("#explore-overlap")).to_contain_text("overlap", timeout=30_000)
+    page.locator("#explore-neighbours [role=gridcell]").nth(1).click()  # a neighbour's name: it loads into the player
+    page.wait_for_selector("#explore-player audio", state="attached", timeout=30_000)
+    page.screenshot(path=str(OUT / "demo_explore.png"), full_page=True)
+
+    page.get_by_role("tab", name="Match").click()
+    page.locator("#search-btn").click()
+    expect(page.locator("#search-results")).to_contain_text("gallery", timeout=30_000)
+    for tab, name in (("Match", "match"), ("Sizes", "sizes"), ("About", "about")):
+        page.get_by_role("tab", name=tab).click()
+        page.wait_for_timeout(500)
+        page.screenshot(path=str(OUT / f"demo_{name}.png"), full_page=True)
+    expect(page.locator("#sizes-none")).to_contain_text("No evaluation results shipped")
+
+    assert page.hosts <= {"127.0.0.1"}, f"the page contacted other hosts: {page.hosts}"
+    assert not page.errors, page.errors
+
+
+def _bundled_trained():
+    from wavlink_core.cli import BUNDLED_MODEL
+
+    return BUNDLED_MODEL if (BUNDLED_MODEL / "config.json").is_file() else None
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(_bundled_trained() is None, reason="no trained model bundled in assets/ yet")
+def test_trained_model_names_a_gallery_dog_in_browser(tmp_path):
+    """With the shipped weights, the real app ranks 'dog' first for a gallery dog clip."""
+    from demo import LAUNCH_KWARGS, build_demo
+    from wavlink_core import load_pretrained
+
+    model_dir = _bundled_trained()
+    demo = build_demo(load_pretrained(model_dir), model_dir=model_dir, warm=False)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **LAUNCH_KWARGS)
+    try:
+        with sync_api.sync_playwright() as p:
+            ctx = p.chromium.launch_persistent_context(str(tmp_path), executable_path=CHROMIUM, headless=True,
+                                                       args=ARGS, viewport={"width": 1400, "height": 900})
+            page = ctx.new_page()
+            page.goto(f"http://127.0.0.1:{port}")
+            clip = next(p for p, lab in zip(demo.engine.gallery.paths, demo.engine.gallery.labels, strict=True) if lab == "dog")
+            page.locator("#classify-audio input[type=file]").set_input_files(clip)
+            page.wait_for_selector("#classify-audio audio", state="attached", timeout=30_000)
+            page.locator("#classify-labels textarea").fill("dog, rain, car horn, violin, helicopter, applause")
+            page.locator("#classify-btn").click()
+            sync_api.expect(page.locator("#classify-result")).to_contain_text("Top label: dog", timeout=60_000)
+            OUT.mkdir(exist_ok=True)
+            page.screenshot(path=str(OUT / "demo_trained_classify.png"), full_page=True)
+            ctx.close()
+    finally:
+        demo.close()

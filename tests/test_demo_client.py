@@ -1,0 +1,178 @@
+"""Every demo endpoint through gradio_client against a launched app (random-weight test model)."""
+from __future__ import annotations
+
+import socket
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+gr = pytest.importorskip("gradio")
+from gradio_client import Client, handle_file  # noqa: E402
+from gradio_client.exceptions import AppError  # noqa: E402
+
+from demo import LAUNCH_KWARGS, build_demo  # noqa: E402
+from demo.gallery import load_gallery  # noqa: E402
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app(test_model, tmp_path_factory):
+    import os
+
+    os.environ["WAVLINK_CACHE"] = str(tmp_path_factory.mktemp("cache"))
+    demo = build_demo(test_model, gallery=load_gallery(limit=32), warm=False)
+    port = _free_port()
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **LAUNCH_KWARGS)
+    yield demo, Client(f"http://127.0.0.1:{port}", verbose=False, analytics_enabled=False)
+    demo.close()
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory):
+    d = tmp_path_factory.mktemp("clips")
+    t = np.arange(48_000 * 2) / 48_000
+    tone = 0.3 * np.sin(2 * np.pi * 440 * t)
+    stereo = (np.stack([tone, 0.5 * tone], 1) * 32767).astype(np.int16)
+    sf.write(d / "stereo48k.wav", stereo, 48_000, subtype="PCM_16")
+    sf.write(d / "silent.wav", np.zeros(16_000, np.float32), 16_000)
+    sf.write(d / "long.wav", 0.1 * np.random.default_rng(0).standard_normal(16_000 * 40), 16_000)
+    (d / "empty.wav").write_bytes(b"")
+    (d / "corrupt.wav").write_bytes(b"RIFF\x00\x00\x00\x00WAVEfmt garbage" * 10)
+    (d / "notes.txt").write_text("not audio at all")
+    return d
+
+
+def classify(client, dim, path, labels="dog, rain, car horn", template="This is a sound of {}.", mode="softmax"):
+    return client.predict(handle_file(str(path)), labels, template, dim, mode, 3, api_name="/classify")
+
+
+def test_classify_stereo_int16_48k(app, clips):
+    demo, client = app
+    info, headline, bars, table = classify(client, demo.engine.full, clips / "stereo48k.wav")
+    assert "48 kHz stereo 2.0 s → 16 kHz mono" in info
+    assert "Top label" in headline and "untrained" in headline
+    assert bars["type"] == "plotly"
+    assert len(table["data"]) == 3 and abs(sum(r[2] for r in table["data"]) - 1) < 1e-3
+
+
+def test_classify_every_size_and_cosine_mode(app):
+    demo, client = app
+    for dim in demo.engine.dims:
+        _, headline, bars, _ = classify(client, dim, demo.engine.gallery.paths[1], mode="cosine")
+        assert "cosine similarity" in headline
+        assert f"size {dim}" in bars["plot"]
+
+
+def test_classify_long_clip_is_capped_not_refused(app, clips):
+    demo, client = app
+    info, *_ = classify(client, demo.engine.full, clips / "long.wav")
+    assert "first 30 s of 40.0 s" in info
+
+
+@pytest.mark.parametrize("name,needle", [("silent.wav", "silent"), ("empty.wav", "empty"),
+                                         ("corrupt.wav", "decode"), ("notes.txt", "decode")])
+def test_classify_bad_audio_is_a_clear_error(app, clips, name, needle):
+    demo, client = app
+    with pytest.raises(AppError, match=needle):
+        classify(client, demo.engine.full, clips / name)
+
+
+def test_classify_bad_labels_and_template(app):
+    demo, client = app
+    with pytest.raises(AppError, match="no labels"):
+        classify(client, demo.engine.full, demo.engine.gallery.paths[0], labels=" , ,")
+    with pytest.raises(AppError, match="template"):
+        classify(client, demo.engine.full, demo.engine.gallery.paths[0], template="no placeholder")
+
+
+def test_match_and_search(app, clips):
+    demo, client = app
+    files = [handle_file(str(clips / "stereo48k.wav")), handle_file(demo.engine.gallery.paths[2])]
+    heat, per_clip, per_cap = client.predict(files, "a tone\nrain", demo.engine.full, api_name="/match")
+    assert heat["type"] == "plotly"
+    assert [r[0] for r in per_clip["data"]] == ["stereo48k.wav", demo.engine.gallery.names[2] + ".ogg"]
+    assert [r[0] for r in per_cap["data"]] == ["a tone", "rain"]
+    out = client.predict("a dog barking", 4, demo.engine.dims[-1], api_name="/search")
+    assert len(out[0]["data"]) == 4 and out[1] is not None
+    with pytest.raises(AppError):
+        client.predict([handle_file(str(clips / "empty.wav"))], "x", demo.engine.full, api_name="/match")
+    with pytest.raises(AppError, match="Type a description"):
+        client.predict("  ", 4, demo.engine.full, api_name="/search")
+
+
+@pytest.mark.parametrize("method", ["PCA", "t-SNE"])
+def test_explore_maps(app, method):
+    demo, client = app
+    full, small, text = client.predict(method, demo.engine.dims[-1], "category", api_name="/explore_map")
+    assert full["type"] == small["type"] == "plotly"
+    assert "Bytes per vector" in text and f"{demo.engine.full // demo.engine.dims[-1]}× smaller" in text
+
+
+@pytest.mark.slow
+def test_explore_umap(app):
+    demo, client = app
+    full, small, _ = client.predict("UMAP", demo.engine.dims[-1], "modality", api_name="/explore_map")
+    assert "UMAP at size" in full["plot"]
+
+
+def test_explore_add_neighbours_export(app, clips):
+    demo, client = app
+    state, dropdown = client.predict([handle_file(str(clips / "stereo48k.wav"))], "a dog barking", api_name="/explore_add")
+    msg, table = client.predict(demo.engine.gallery.names[0], 5, demo.engine.dims[-1], api_name="/neighbours")
+    assert "Top-5 overlap" in msg and len(table["value"]["data"]) == 5
+    files = client.predict(demo.engine.dims[-1], api_name="/export")
+    assert sorted(f.rsplit(".", 1)[1] for f in files) == ["csv", "csv", "npy", "npy"]
+    emb = np.load([f for f in files if f.endswith(f"_{demo.engine.full}.npy")][0])
+    assert emb.shape == (len(demo.engine.gallery) + 2, demo.engine.full)  # gallery + this session's clip, caption
+    other = Client(client.src, verbose=False, analytics_enabled=False)  # another user sees only the gallery
+    files = other.predict(demo.engine.dims[-1], api_name="/export")
+    emb = np.load([f for f in files if f.endswith(f"_{demo.engine.full}.npy")][0])
+    assert emb.shape == (len(demo.engine.gallery), demo.engine.full)
+    with pytest.raises(AppError):
+        client.predict(None, "", api_name="/explore_add")
+
+
+def test_rank_sizes(app, clips):
+    demo, client = app
+    summary, table = client.predict(handle_file(str(clips / "stereo48k.wav")), "dog, rain, tone", "a {}",
+                                    api_name="/rank_sizes")
+    assert "Top label by size" in summary
+    assert table["headers"][1] == f"rank @ {demo.engine.full}" and len(table["value"]["data"]) == 3
+    with pytest.raises(AppError, match="silent"):
+        client.predict(handle_file(str(clips / "silent.wav")), "dog", "a {}", api_name="/rank_sizes")
+
+
+def test_upload_over_size_limit_is_refused(app, tmp_path):
+    demo, client = app
+    big = tmp_path / "big.wav"
+    big.write_bytes(b"\0" * (21 * 1024 * 1024))  # max_file_size is 20 MB
+    with pytest.raises(Exception, match="(?i)file size|too large|413"):  # refused at upload, before any handler
+        classify(client, demo.engine.full, big)
+
+
+def test_app_survives_errors(app):
+    demo, client = app
+    info, *_ = classify(client, demo.engine.full, demo.engine.gallery.paths[0])
+    assert "16 kHz mono" in info
+
+
+def test_sizes_and_about_read_the_checkpoint_folder(test_model, tmp_path):
+    """eval_results.json becomes the Sizes chart and MODEL_CARD.md the About tab; without them, honest text."""
+    import json
+
+    (tmp_path / "eval_results.json").write_text(json.dumps({"dims": {"32": {"esc50 top1": 0.5}, "4": {"esc50 top1": 0.3}}}))
+    (tmp_path / "MODEL_CARD.md").write_text("# Shipped card\nTrained on things.")
+    demo = build_demo(test_model, gallery=load_gallery(limit=8), model_dir=tmp_path, warm=False)
+    values = [c.get("props", {}).get("value") for c in demo.config["components"]]
+    assert any(isinstance(v, str) and "Shipped card" in v for v in values)
+    plots = [c for c in demo.config["components"] if c.get("type") == "plot" and c["props"].get("value")]
+    assert any("esc50 top1" in json.dumps(p["props"]["value"]) for p in plots)
+    bare = build_demo(test_model, gallery=load_gallery(limit=8), warm=False)
+    texts = " ".join(str(c.get("props", {}).get("value")) for c in bare.config["components"])
+    assert "No evaluation results shipped with this model" in texts and "Untrained" in texts
