@@ -97,9 +97,9 @@ def run(model_name: str, seconds: list[float], repeats: int, threads: int) -> st
         wave = _clip(s)
         timings = _interleaved_ms(
             [
-                lambda: embed_audio(model, wave, sampling_rate=16000),
-                lambda: embed_audio(model, wave, sampling_rate=16000, pad_to_30s=True),
-                lambda: ct2_encode(wave),
+                lambda w=wave: embed_audio(model, w, sampling_rate=16000),
+                lambda w=wave: embed_audio(model, w, sampling_rate=16000, pad_to_30s=True),
+                lambda w=wave: ct2_encode(w),
             ],
             repeats,
         )
