@@ -4,7 +4,7 @@ from __future__ import annotations
 import gradio as gr
 
 from wavlink_core import DEFAULT_TEMPLATE
-from wavlink_core.inference import parse_labels
+from wavlink_core.inference import label_prompts
 
 from . import views
 from .errors import guard
@@ -43,10 +43,7 @@ def build(engine, examples: list[str]) -> dict:
         clip = engine.clip(path)
         if clip.warning:
             gr.Warning(clip.warning)
-        names = parse_labels(label_text)
-        if "{}" not in (tmpl or ""):
-            raise gr.Error(f"The template {tmpl!r} needs a {{}} where the label goes.")
-        texts = [tmpl.format(n) for n in names]
+        names, texts = label_prompts(label_text, tmpl)
         cos, probs = engine.scores(clip.emb, texts, int(size))
         shown = probs if score == "softmax" else cos
         order = sorted(range(len(names)), key=lambda i: -cos[i])

@@ -4,7 +4,7 @@ from __future__ import annotations
 import gradio as gr
 
 from wavlink_core import DEFAULT_TEMPLATE
-from wavlink_core.inference import parse_labels
+from wavlink_core.inference import label_prompts
 
 from . import views
 from .errors import guard
@@ -48,10 +48,7 @@ def build(engine) -> dict:
         clip = engine.clip(path)
         if clip.warning:
             gr.Warning(clip.warning)
-        names = parse_labels(label_text)
-        if "{}" not in (tmpl or ""):
-            raise gr.Error(f"The template {tmpl!r} needs a {{}} where the label goes.")
-        prompts = [tmpl.format(n) for n in names]
+        names, prompts = label_prompts(label_text, tmpl)
         cos = {d: engine.scores(clip.emb, prompts, d)[0] for d in engine.dims}
         header, body = views.rank_table(names, cos)
         tops = ", ".join(f"{d}: **{body_top}**" for d, body_top in

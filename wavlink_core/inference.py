@@ -146,6 +146,14 @@ def parse_labels(labels: str | Iterable[str]) -> list[str]:
     return out
 
 
+def label_prompts(labels: str | Iterable[str], template: str) -> tuple[list[str], list[str]]:
+    """Parsed labels and their prompts; the template must hold a ``{}`` for the label."""
+    labels = parse_labels(labels)
+    if "{}" not in (template or ""):
+        raise ValueError(f"template {template!r} needs a '{{}}' where the label goes")
+    return labels, [template.format(label) for label in labels]
+
+
 def zero_shot(
     model: WavLink,
     audio: AudioInput,
@@ -155,11 +163,8 @@ def zero_shot(
     sampling_rate: int | None = None,
 ) -> ZeroShotResult:
     """Rank ``labels`` for one clip by the similarity of the clip to ``template`` prompts."""
-    labels = parse_labels(labels)
-    if "{}" not in template:
-        raise ValueError(f"template {template!r} needs a '{{}}' where the label goes")
+    labels, prompts = label_prompts(labels, template)
     dim = model.check_dim(dim)
-    prompts = [template.format(label) for label in labels]
     a = embed_audio(model, [audio], sampling_rate=sampling_rate, dim=dim)
     cos = (a @ embed_text(model, prompts, dim=dim).T)[0]
     logits = model.scale().detach().item() * cos
