@@ -1,4 +1,4 @@
-"""Shared fixtures. Tests run offline on CPU: no hub, no analytics, no ../shared data."""
+"""Shared fixtures. Tests run offline on CPU: no hub, no analytics, no evaluation data."""
 
 from __future__ import annotations
 

@@ -204,7 +204,7 @@ def test_distributed_two_ranks_match_single_process(tmp_path):
     out = tmp_path / "res"
     args = (world, str(tmp_path / "init"), str(out), a, t)
     mp.spawn(_dist_worker, args=args, nprocs=world, join=True)
-    ranks = [torch.load(f"{out}.{r}", weights_only=False) for r in range(world)]
+    ranks = [torch.load(f"{out}.{r}", weights_only=True) for r in range(world)]
     b = a.shape[0] // world
     for name, (make, kw, reduce, factor) in CASES.items():
         fa, ft = a.clone().requires_grad_(), t.clone().requires_grad_()
