@@ -1,8 +1,13 @@
 """WavLink demo: `python app.py` serves the app on http://127.0.0.1:7860 (offline)."""
+
 import argparse
 import os
 
-for key, value in {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False"}.items():
+for key, value in {
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "GRADIO_ANALYTICS_ENABLED": "False",
+}.items():
     os.environ.setdefault(key, value)
 
 
@@ -11,22 +16,29 @@ def main() -> None:
     from wavlink_core.cli import default_model
 
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--model", default=default_model(), help="checkpoint folder or preset (default: bundled)")
+    ap.add_argument(
+        "--model", default=default_model(), help="checkpoint folder or preset (default: bundled)"
+    )
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", 7860)))
     ap.add_argument("--share", action="store_true", help="public gradio.live link (needs internet)")
-    ap.add_argument("--threads", type=int, default=1, help="torch threads per request (2 requests run at once)")
+    ap.add_argument(
+        "--threads", type=int, default=1, help="torch threads per request (2 requests run at once)"
+    )
     args = ap.parse_args()
     import torch
 
-    torch.set_num_threads(args.threads)  # 1 per request: 2-core boxes get 7x slower with 2 when anything else runs
+    torch.set_num_threads(
+        args.threads
+    )  # 1 per request: 2-core boxes get 7x slower with 2 when anything else runs
 
     from demo import LAUNCH_KWARGS, build_demo
 
     model = load_pretrained(args.model)
     model_dir = args.model if os.path.isdir(args.model) else None
-    build_demo(model, model_dir=model_dir).launch(server_name=args.host, server_port=args.port, share=args.share,
-                                                  **LAUNCH_KWARGS)
+    build_demo(model, model_dir=model_dir).launch(
+        server_name=args.host, server_port=args.port, share=args.share, **LAUNCH_KWARGS
+    )
 
 
 if __name__ == "__main__":

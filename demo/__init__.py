@@ -1,4 +1,5 @@
 """The WavLink demo: ``build_demo(model)`` returns the Gradio Blocks; ``app.py`` only launches it."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -10,22 +11,32 @@ from .engine import Engine
 from .gallery import Gallery, load_gallery
 
 CSS = "#classify-result h3 {margin: 0.2em 0;} .banner-untrained {border-left: 4px solid #E45756; padding-left: 8px;}"
-LAUNCH_KWARGS = dict(max_file_size="20mb", footer_links=["gradio", "settings"], css=CSS, theme=gr.themes.Soft())
+LAUNCH_KWARGS = dict(
+    max_file_size="20mb", footer_links=["gradio", "settings"], css=CSS, theme=gr.themes.Soft()
+)
 
 
-def build_demo(model, gallery: Gallery | None = None, model_dir: str | Path | None = None, warm: bool = True) -> gr.Blocks:
+def build_demo(
+    model, gallery: Gallery | None = None, model_dir: str | Path | None = None, warm: bool = True
+) -> gr.Blocks:
     """The app for ``model``; ``gallery`` defaults to assets/gallery, ``model_dir`` is the checkpoint folder
     (for eval_results.json and MODEL_CARD.md). Launch with ``demo.launch(**LAUNCH_KWARGS)``."""
     engine = Engine(model, gallery if gallery is not None else load_gallery(), model_dir)
     if warm:
         engine.warm()
     with gr.Blocks(title="WavLink: audio–text embeddings at every size") as demo:
-        gr.Markdown(f"# WavLink · audio–text embeddings at sizes {', '.join(map(str, engine.dims))}")
+        gr.Markdown(
+            f"# WavLink · audio–text embeddings at sizes {', '.join(map(str, engine.dims))}"
+        )
         if not engine.trained:
-            gr.Markdown(views.UNTRAINED_BANNER, elem_id="untrained-banner", elem_classes="banner-untrained")
+            gr.Markdown(
+                views.UNTRAINED_BANNER, elem_id="untrained-banner", elem_classes="banner-untrained"
+            )
         with gr.Tabs():
             with gr.Tab("Classify", id="classify"):
-                cls = tab_classify.build(engine, list(engine.gallery.paths[:: max(1, len(engine.gallery) // 8)][:8]))
+                cls = tab_classify.build(
+                    engine, list(engine.gallery.paths[:: max(1, len(engine.gallery) // 8)][:8])
+                )
             with gr.Tab("Match", id="match"):
                 tab_match.build(engine)
             with gr.Tab("Explore", id="explore") as explore:
@@ -34,7 +45,11 @@ def build_demo(model, gallery: Gallery | None = None, model_dir: str | Path | No
                 siz = tab_sizes.build(engine)
             with gr.Tab("About", id="about"):
                 tab_about.build(engine)
-        for key in ("audio", "labels", "template"):  # Sizes follows the Classify tab's clip and labels
+        for key in (
+            "audio",
+            "labels",
+            "template",
+        ):  # Sizes follows the Classify tab's clip and labels
             cls[key].change(lambda v: v, cls[key], siz[key], api_visibility="private", queue=False)
     demo.queue(default_concurrency_limit=2, max_size=64)
     demo.engine = engine

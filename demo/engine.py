@@ -3,6 +3,7 @@
 Caches are process-wide memos of pure functions (same input → same output), guarded by locks; nothing
 per user lives here (that is in each tab's gr.State).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -61,12 +62,18 @@ class Engine:
         self.dims = tuple(sorted(model.matryoshka_dims, reverse=True))
         self.full = self.dims[0]
         self.trained = model.is_trained
-        self.gallery_emb = gallery_embeddings(model, gallery) if len(gallery) else np.zeros((0, self.full), np.float32)
+        self.gallery_emb = (
+            gallery_embeddings(model, gallery)
+            if len(gallery)
+            else np.zeros((0, self.full), np.float32)
+        )
         self._audio = _LRU(128)
         self._text = _LRU(4096)
         self._maps: dict = {}
         self._map_lock = threading.Lock()
-        self._gallery_index = {hashlib.sha1(Path(p).read_bytes()).hexdigest(): i for i, p in enumerate(gallery.paths)}
+        self._gallery_index = {
+            hashlib.sha1(Path(p).read_bytes()).hexdigest(): i for i, p in enumerate(gallery.paths)
+        }
 
     # ---- embeddings -------------------------------------------------------------------------
     def clip(self, path: str | None) -> Clip:
@@ -102,7 +109,9 @@ class Engine:
                 self._text.put(t, e)
         return np.stack([self._text.get(t) for t in texts])
 
-    def scores(self, audio_full: np.ndarray, prompts: list[str], dim: int) -> tuple[np.ndarray, np.ndarray]:
+    def scores(
+        self, audio_full: np.ndarray, prompts: list[str], dim: int
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Cosine and softmax (at the model's learned temperature) of one clip against prompts."""
         dim = self.model.check_dim(dim)
         a = truncate_np(audio_full[None], dim)
@@ -136,17 +145,31 @@ class Engine:
         elif method == "UMAP":
             import umap
 
-            red = umap.UMAP(n_components=2, n_neighbors=min(15, len(x) - 1), random_state=42, metric="cosine",
-                            n_jobs=1, transform_seed=42)
+            red = umap.UMAP(
+                n_components=2,
+                n_neighbors=min(15, len(x) - 1),
+                random_state=42,
+                metric="cosine",
+                n_jobs=1,
+                transform_seed=42,
+            )
             coords = red.fit_transform(x)
             placer = red.transform
         elif method == "t-SNE":
             from sklearn.manifold import TSNE
 
-            coords = TSNE(n_components=2, perplexity=min(30.0, (len(x) - 1) / 3), random_state=0, init="pca", max_iter=500,
-                          metric="cosine").fit_transform(x)
+            coords = TSNE(
+                n_components=2,
+                perplexity=min(30.0, (len(x) - 1) / 3),
+                random_state=0,
+                init="pca",
+                max_iter=500,
+                metric="cosine",
+            ).fit_transform(x)
 
-            def placer(new, x=x, coords=coords):  # t-SNE has no transform: mean of the 5 nearest gallery points
+            def placer(
+                new, x=x, coords=coords
+            ):  # t-SNE has no transform: mean of the 5 nearest gallery points
                 sims = new @ x.T
                 idx = np.argsort(-sims, axis=1)[:, :5]
                 w = np.maximum(np.take_along_axis(sims, idx, 1), 1e-3)

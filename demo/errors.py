@@ -1,4 +1,5 @@
 """The one place where core exceptions become messages in the browser (never a stack trace)."""
+
 from __future__ import annotations
 
 import functools
@@ -25,6 +26,8 @@ def guard(fn):
             raise gr.Error(str(e), title="Cannot do that") from None
         except Exception as e:  # noqa: BLE001 - the boundary: keep the app alive, log the details
             log.exception("handler %s failed", fn.__name__)
-            raise gr.Error(f"Something went wrong ({type(e).__name__}); see the server log.") from None
+            raise gr.Error(
+                f"Something went wrong ({type(e).__name__}); see the server log."
+            ) from None
 
     return wrapper

@@ -1,4 +1,5 @@
 """The bundled gallery: manifest, clip paths and embeddings cached per model fingerprint."""
+
 from __future__ import annotations
 
 import csv
@@ -50,8 +51,9 @@ def model_fingerprint(model) -> str:
 
 
 def cache_dir() -> Path:
-    base = os.environ.get("WAVLINK_CACHE") or os.path.join(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"),
-                                                           "wavlink")
+    base = os.environ.get("WAVLINK_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"), "wavlink"
+    )
     return Path(base)
 
 
@@ -59,7 +61,9 @@ def gallery_embeddings(model, gallery: Gallery) -> np.ndarray:
     """(N, D) full-size unit-norm audio embeddings, computed once per (model, gallery) and cached on disk."""
     from wavlink_core import embed_audio
 
-    key = hashlib.sha1((model_fingerprint(model) + "|" + "|".join(gallery.paths)).encode()).hexdigest()[:16]
+    key = hashlib.sha1(
+        (model_fingerprint(model) + "|" + "|".join(gallery.paths)).encode()
+    ).hexdigest()[:16]
     path = cache_dir() / f"gallery-{key}.npy"
     if path.is_file():
         emb = np.load(path)

@@ -1,4 +1,5 @@
 """About: the model card shipped with the checkpoint, or the config and an honest 'untrained' note."""
+
 from __future__ import annotations
 
 import gradio as gr
@@ -10,11 +11,16 @@ def build(engine) -> None:
     card = None
     if engine.model_dir and (engine.model_dir / "MODEL_CARD.md").is_file():
         card = (engine.model_dir / "MODEL_CARD.md").read_text()
-    gr.Markdown(views.model_card(engine.model.config.to_dict(), engine.trained, engine.model.training_info, card),
-                elem_id="about-card")
+    gr.Markdown(
+        views.model_card(
+            engine.model.config.to_dict(), engine.trained, engine.model.training_info, card
+        ),
+        elem_id="about-card",
+    )
     gr.Markdown(
         "### About this demo\n"
         "WavLink (arXiv 2601.15118) appends one learned global token to a Whisper encoder and projects it, "
         "with a text encoder's output, into one shared space trained with Matryoshka losses, so the first "
         f"{', '.join(str(d) for d in engine.dims[1:])} numbers of each {engine.full}-number vector work as "
-        "embeddings on their own. Gallery clips: `assets/gallery/ATTRIBUTION.md` (CC0, CC-BY, CC-BY-SA, GPL-2).")
+        "embeddings on their own. Gallery clips: `assets/gallery/ATTRIBUTION.md` (CC0, CC-BY, CC-BY-SA, GPL-2)."
+    )

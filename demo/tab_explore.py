@@ -1,4 +1,5 @@
 """Explore: the embedding map at two Matryoshka sizes side by side, neighbours at both sizes, export."""
+
 from __future__ import annotations
 
 import csv
@@ -21,13 +22,23 @@ def build(engine, tab=None) -> None:
     small_default = engine.dims[-1]
     with gr.Row():
         method = gr.Radio(list(METHODS), value="PCA", label="Projection", elem_id="explore-method")
-        small = gr.Radio(list(engine.dims[1:]) or [engine.full], value=small_default,
-                         label=f"Compare size {engine.full} with", elem_id="explore-small")
+        small = gr.Radio(
+            list(engine.dims[1:]) or [engine.full],
+            value=small_default,
+            label=f"Compare size {engine.full} with",
+            elem_id="explore-small",
+        )
         colour = gr.Radio(["label", "category", "modality"], value="category", label="Colour by")
     with gr.Row():
-        uploads = gr.File(file_count="multiple", file_types=["audio"], label="Add your clips to the map")
-        captions = gr.Textbox("", lines=3, label="Add captions to the map (one per line)",
-                              placeholder="a dog barking\nwaves on a beach")
+        uploads = gr.File(
+            file_count="multiple", file_types=["audio"], label="Add your clips to the map"
+        )
+        captions = gr.Textbox(
+            "",
+            lines=3,
+            label="Add captions to the map (one per line)",
+            placeholder="a dog barking\nwaves on a beach",
+        )
     with gr.Row():
         add_btn = gr.Button("Add to map")
         draw_btn = gr.Button("Draw maps", variant="primary", elem_id="explore-draw")
@@ -38,14 +49,22 @@ def build(engine, tab=None) -> None:
         map_small = gr.Plot(label="smaller size", elem_id="map-small")
     gr.Markdown("### Neighbours of one item at both sizes")
     with gr.Row():
-        item = gr.Dropdown(list(g.names), value=g.names[0] if len(g) else None, label="Item", scale=3,
-                           elem_id="explore-item")
+        item = gr.Dropdown(
+            list(g.names),
+            value=g.names[0] if len(g) else None,
+            label="Item",
+            scale=3,
+            elem_id="explore-item",
+        )
         k = gr.Slider(1, 20, value=5, step=1, label="k", scale=1)
         nb_btn = gr.Button("Find neighbours", scale=1)
     overlap = gr.Markdown("", elem_id="explore-overlap")
-    table = gr.Dataframe(headers=["rank", f"neighbour @ {engine.full}", "cosine", "neighbour @ small", "cosine"],
-                         interactive=False, label="Nearest neighbours (click a name to play it)",
-                         elem_id="explore-neighbours")
+    table = gr.Dataframe(
+        headers=["rank", f"neighbour @ {engine.full}", "cosine", "neighbour @ small", "cosine"],
+        interactive=False,
+        label="Nearest neighbours (click a name to play it)",
+        elem_id="explore-neighbours",
+    )
     with gr.Row():
         player = gr.Audio(label="Selected neighbour", interactive=False, elem_id="explore-player")
         files = gr.File(label="Exported embeddings", file_count="multiple")
@@ -73,28 +92,48 @@ def build(engine, tab=None) -> None:
                 gr.Warning(clip.warning)
             name = f"you: {Path(p).name}"
             if name not in have:
-                state.append({"name": name, "kind": "your clip", "group": "your clips", "path": p, "emb": clip.emb})
+                state.append(
+                    {
+                        "name": name,
+                        "kind": "your clip",
+                        "group": "your clips",
+                        "path": p,
+                        "emb": clip.emb,
+                    }
+                )
         for t, e in zip(caps, engine.texts(caps) if caps else [], strict=False):
             name = f"“{t}”"
             if name not in have:
-                state.append({"name": name, "kind": "caption", "group": "captions", "path": None, "emb": e})
+                state.append(
+                    {"name": name, "kind": "caption", "group": "captions", "path": None, "emb": e}
+                )
         return state, gr.update(choices=items(state)[0])
 
     @guard
     def draw(meth, size, col, state, selected):
         names, kinds, labels, cats, _, emb = items(state)
-        groups = {"label": labels, "category": cats, "modality": ["audio" if k != "caption" else "text" for k in kinds]}[col]
-        extra = emb[len(g):]
+        groups = {
+            "label": labels,
+            "category": cats,
+            "modality": ["audio" if k != "caption" else "text" for k in kinds],
+        }[col]
+        extra = emb[len(g) :]
         hi = names.index(selected) if selected in names else None
         figs = []
         for d in (engine.full, int(size)):
             xy = engine.layout(meth, d, extra)
             note = "" if d == engine.full else f" · aligned to size {engine.full} (Procrustes)"
             figs.append(views.map_figure(xy, names, groups, kinds, f"{meth} at size {d}{note}", hi))
-        text = (f"**Bytes per vector:** size {engine.full}: {views.bytes_per_vector(engine.full)} · size {int(size)}: "
-                f"{views.bytes_per_vector(int(size))} ({engine.full // int(size)}× smaller). Maps are fitted on the "
-                f"{len(g)} gallery clips; your clips and captions are placed on them, not refitted"
-                + (" (t-SNE: at the weighted mean of their 5 nearest gallery clips)." if meth == "t-SNE" else "."))
+        text = (
+            f"**Bytes per vector:** size {engine.full}: {views.bytes_per_vector(engine.full)} · size {int(size)}: "
+            f"{views.bytes_per_vector(int(size))} ({engine.full // int(size)}× smaller). Maps are fitted on the "
+            f"{len(g)} gallery clips; your clips and captions are placed on them, not refitted"
+            + (
+                " (t-SNE: at the weighted mean of their 5 nearest gallery clips)."
+                if meth == "t-SNE"
+                else "."
+            )
+        )
         return figs[0], figs[1], text
 
     @guard
@@ -106,11 +145,25 @@ def build(engine, tab=None) -> None:
         full, sm = emb, truncate_np(emb, int(size))
         rows, a, b = views.neighbour_rows(full @ full[q], sm @ sm[q], names, int(kk), exclude=q)
         ov = views.overlap_at_k(a, b)
-        msg = (f"**Top-{int(kk)} overlap between size {engine.full} and size {int(size)}: {ov:.0%}** "
-               f"({len(set(a) & set(b))} of {len(a)} neighbours shared)")
+        msg = (
+            f"**Top-{int(kk)} overlap between size {engine.full} and size {int(size)}: {ov:.0%}** "
+            f"({len(set(a) & set(b))} of {len(a)} neighbours shared)"
+        )
         table_paths = [[paths[i] for i in a], [paths[j] for j in b]]
-        return msg, gr.update(value=rows, headers=["rank", f"neighbour @ {engine.full}", "cosine",
-                                                   f"neighbour @ {int(size)}", "cosine"]), table_paths
+        return (
+            msg,
+            gr.update(
+                value=rows,
+                headers=[
+                    "rank",
+                    f"neighbour @ {engine.full}",
+                    "cosine",
+                    f"neighbour @ {int(size)}",
+                    "cosine",
+                ],
+            ),
+            table_paths,
+        )
 
     nb_paths = gr.State([[], []])
 
@@ -139,13 +192,40 @@ def build(engine, tab=None) -> None:
         return files
 
     add_btn.click(add, [uploads, captions, user], [user, item], api_name="explore_add").then(
-        draw, [method, small, colour, user, item], [map_full, map_small, sizes], api_visibility="private")
-    draw_btn.click(draw, [method, small, colour, user, item], [map_full, map_small, sizes], api_name="explore_map")
-    if tab is not None:  # draw the default maps when the tab is first opened (PCA: memoised, milliseconds)
-        tab.select(draw, [method, small, colour, user, item], [map_full, map_small, sizes], api_visibility="private")
-    gr.on([method.change, small.change, colour.change], draw, [method, small, colour, user, item],
-          [map_full, map_small, sizes], api_visibility="private")
-    nb_btn.click(neighbours, [item, k, small, user], [overlap, table, nb_paths], api_name="neighbours").then(
-        draw, [method, small, colour, user, item], [map_full, map_small, sizes], api_visibility="private")
+        draw,
+        [method, small, colour, user, item],
+        [map_full, map_small, sizes],
+        api_visibility="private",
+    )
+    draw_btn.click(
+        draw,
+        [method, small, colour, user, item],
+        [map_full, map_small, sizes],
+        api_name="explore_map",
+    )
+    if (
+        tab is not None
+    ):  # draw the default maps when the tab is first opened (PCA: memoised, milliseconds)
+        tab.select(
+            draw,
+            [method, small, colour, user, item],
+            [map_full, map_small, sizes],
+            api_visibility="private",
+        )
+    gr.on(
+        [method.change, small.change, colour.change],
+        draw,
+        [method, small, colour, user, item],
+        [map_full, map_small, sizes],
+        api_visibility="private",
+    )
+    nb_btn.click(
+        neighbours, [item, k, small, user], [overlap, table, nb_paths], api_name="neighbours"
+    ).then(
+        draw,
+        [method, small, colour, user, item],
+        [map_full, map_small, sizes],
+        api_visibility="private",
+    )
     table.select(play, [nb_paths], player, api_visibility="private")
     export_btn.click(export, [small, user], files, api_name="export")

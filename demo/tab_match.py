@@ -1,4 +1,5 @@
 """Match: clips × captions heatmap, best caption per clip and best clip per caption; text → audio search."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -22,28 +23,47 @@ def _paths(files) -> list[str]:
 def build(engine) -> None:
     mine = gr.State([])  # this user's clips: [{"name", "path", "emb"}]
     with gr.Row():
-        dim = gr.Radio(list(engine.dims), value=engine.full, label="Matryoshka size", elem_id="match-dim")
+        dim = gr.Radio(
+            list(engine.dims), value=engine.full, label="Matryoshka size", elem_id="match-dim"
+        )
     with gr.Row():
         with gr.Column():
-            files = gr.File(file_count="multiple", file_types=["audio"], label="Audio clips (several)",
-                            elem_id="match-files")
-            captions = gr.Textbox("a dog barking\nrain falling\na car horn\nsomeone playing the violin", lines=5,
-                                  label="Captions (one per line)")
+            files = gr.File(
+                file_count="multiple",
+                file_types=["audio"],
+                label="Audio clips (several)",
+                elem_id="match-files",
+            )
+            captions = gr.Textbox(
+                "a dog barking\nrain falling\na car horn\nsomeone playing the violin",
+                lines=5,
+                label="Captions (one per line)",
+            )
             button = gr.Button("Match", variant="primary")
         with gr.Column():
             heat = gr.Plot(label="Similarity heatmap")
     with gr.Row():
-        best_cap = gr.Dataframe(headers=["clip", "best caption", "cosine"], label="Best caption per clip",
-                                interactive=False)
-        best_clip = gr.Dataframe(headers=["caption", "best clip", "cosine"], label="Best clip per caption",
-                                 interactive=False)
+        best_cap = gr.Dataframe(
+            headers=["clip", "best caption", "cosine"],
+            label="Best caption per clip",
+            interactive=False,
+        )
+        best_clip = gr.Dataframe(
+            headers=["caption", "best clip", "cosine"],
+            label="Best clip per caption",
+            interactive=False,
+        )
     gr.Markdown("### Search the gallery and your clips by text")
     with gr.Row():
         query = gr.Textbox("a cow mooing", label="Describe a sound", scale=3)
         k = gr.Slider(1, 20, value=5, step=1, label="Results", scale=1)
         search_btn = gr.Button("Search", scale=1, elem_id="search-btn")
-    results = gr.Dataframe(headers=["rank", "clip", "source", "label", "cosine"], label="Results", interactive=False,
-                           elem_id="search-results")
+    results = gr.Dataframe(
+        headers=["rank", "clip", "source", "label", "cosine"],
+        label="Results",
+        interactive=False,
+        elem_id="search-results",
+    )
     with gr.Row():
         players = [gr.Audio(label=f"Result {i + 1}", interactive=False) for i in range(N_PLAY)]
 
@@ -52,7 +72,9 @@ def build(engine) -> None:
         paths = _paths(paths)
         if not paths:
             raise gr.Error("Upload at least one audio clip.")
-        caps = parse_labels(caption_text.replace(",", "\n") if "\n" not in caption_text else caption_text)
+        caps = parse_labels(
+            caption_text.replace(",", "\n") if "\n" not in caption_text else caption_text
+        )
         clips = []
         for p in paths:
             c = engine.clip(p)
@@ -64,7 +86,11 @@ def build(engine) -> None:
         sim = truncate_np(np.stack(clips), size) @ truncate_np(engine.texts(caps), size).T
         per_clip, per_cap = views.best_matches(sim, names, caps)
         known = {d["path"] for d in state}
-        state = state + [{"name": n, "path": p, "emb": e} for n, p, e in zip(names, paths, clips, strict=False) if p not in known]
+        state = state + [
+            {"name": n, "path": p, "emb": e}
+            for n, p, e in zip(names, paths, clips, strict=False)
+            if p not in known
+        ]
         return views.heatmap_figure(sim, names, caps, size), per_clip, per_cap, state
 
     @guard
@@ -80,10 +106,15 @@ def build(engine) -> None:
         labs = list(engine.gallery.labels) + ["—"] * len(state)
         sims = pool @ truncate_np(engine.texts([text.strip()]), size)[0]
         top_idx = views.top_k(sims, int(top))
-        rows = [[r + 1, names[i], src[i], labs[i], round(float(sims[i]), 4)] for r, i in enumerate(top_idx)]
+        rows = [
+            [r + 1, names[i], src[i], labs[i], round(float(sims[i]), 4)]
+            for r, i in enumerate(top_idx)
+        ]
         audio = [paths[i] for i in top_idx[:N_PLAY]] + [None] * (N_PLAY - min(N_PLAY, len(top_idx)))
         return [rows] + audio
 
-    button.click(match, [files, captions, dim, mine], [heat, best_cap, best_clip, mine], api_name="match")
+    button.click(
+        match, [files, captions, dim, mine], [heat, best_cap, best_clip, mine], api_name="match"
+    )
     search_btn.click(search, [query, k, dim, mine], [results] + players, api_name="search")
     query.submit(search, [query, k, dim, mine], [results] + players, api_visibility="private")

@@ -1,4 +1,5 @@
 """Sizes: the shipped quality-vs-size results (never invented) and, live, how one clip's ranking moves."""
+
 from __future__ import annotations
 
 import gradio as gr
@@ -9,8 +10,10 @@ from wavlink_core.inference import label_prompts
 from . import views
 from .errors import guard
 
-NO_RESULTS = ("**No evaluation results shipped with this model** (no `eval_results.json` in its checkpoint "
-              "folder), so there is no measured quality-vs-size chart to show. Nothing is estimated here.")
+NO_RESULTS = (
+    "**No evaluation results shipped with this model** (no `eval_results.json` in its checkpoint "
+    "folder), so there is no measured quality-vs-size chart to show. Nothing is estimated here."
+)
 
 
 def build(engine) -> dict:
@@ -26,12 +29,17 @@ def build(engine) -> dict:
     if rows:
         gr.Markdown(f"From `{path.name}` shipped with the model. Bytes per vector: {sizes_md}")
         gr.Plot(views.sizes_figure(rows))
-        gr.Dataframe([[r["metric"], r["dim"], r["value"]] for r in rows], headers=["metric", "size", "value"],
-                     interactive=False)
+        gr.Dataframe(
+            [[r["metric"], r["dim"], r["value"]] for r in rows],
+            headers=["metric", "size", "value"],
+            interactive=False,
+        )
     else:
         gr.Markdown(NO_RESULTS + f"  \nBytes per vector: {sizes_md}", elem_id="sizes-none")
-    gr.Markdown("### How this clip's ranking changes across sizes (computed live)\nThe clip and labels follow the "
-                "Classify tab; you can also upload another here.")
+    gr.Markdown(
+        "### How this clip's ranking changes across sizes (computed live)\nThe clip and labels follow the "
+        "Classify tab; you can also upload another here."
+    )
     with gr.Row():
         with gr.Column():
             audio = gr.Audio(sources=["upload", "microphone"], type="filepath", label="Audio clip")
@@ -40,8 +48,11 @@ def build(engine) -> dict:
             button = gr.Button("Rank at every size", variant="primary")
         with gr.Column():
             summary = gr.Markdown("")
-            table = gr.Dataframe(headers=["label"] + [f"rank @ {d}" for d in engine.dims], interactive=False,
-                                 label="Rank of each label at each size")
+            table = gr.Dataframe(
+                headers=["label"] + [f"rank @ {d}" for d in engine.dims],
+                interactive=False,
+                label="Rank of each label at each size",
+            )
 
     @guard
     def rank(path, label_text, tmpl):
@@ -51,10 +62,14 @@ def build(engine) -> dict:
         names, prompts = label_prompts(label_text, tmpl)
         cos = {d: engine.scores(clip.emb, prompts, d)[0] for d in engine.dims}
         header, body = views.rank_table(names, cos)
-        tops = ", ".join(f"{d}: **{body_top}**" for d, body_top in
-                         ((d, names[int(cos[d].argmax())]) for d in engine.dims))
+        tops = ", ".join(
+            f"{d}: **{body_top}**"
+            for d, body_top in ((d, names[int(cos[d].argmax())]) for d in engine.dims)
+        )
         note = "" if engine.trained else " (untrained model: arbitrary)"
-        return f"Clip: {clip.info}  \nTop label by size — {tops}{note}", gr.update(value=body, headers=header)
+        return f"Clip: {clip.info}  \nTop label by size — {tops}{note}", gr.update(
+            value=body, headers=header
+        )
 
     button.click(rank, [audio, labels, template], [summary, table], api_name="rank_sizes")
     return {"audio": audio, "labels": labels, "template": template}

@@ -1,4 +1,5 @@
 """Pure formatting and layout maths for the demo: no gradio import, unit-tested without a server."""
+
 from __future__ import annotations
 
 import json
@@ -25,8 +26,22 @@ UNTRAINED_BANNER = (
     "every score, ranking and map below is meaningless until trained weights are installed. "
     "The app runs end to end so you can try the interface."
 )
-COLOURS = ["#4C78A8", "#F58518", "#54A24B", "#E45756", "#72B7B2", "#EECA3B", "#B279A2", "#FF9DA6",
-           "#9D755D", "#BAB0AC", "#1F77B4", "#2CA02C", "#D62728", "#9467BD"]
+COLOURS = [
+    "#4C78A8",
+    "#F58518",
+    "#54A24B",
+    "#E45756",
+    "#72B7B2",
+    "#EECA3B",
+    "#B279A2",
+    "#FF9DA6",
+    "#9D755D",
+    "#BAB0AC",
+    "#1F77B4",
+    "#2CA02C",
+    "#D62728",
+    "#9467BD",
+]
 
 
 def clip_info(describe: str, seconds_used: float, capped_from: float | None = None) -> str:
@@ -41,15 +56,29 @@ def score_name(mode: str) -> str:
     return "softmax probability" if mode == "softmax" else "cosine similarity"
 
 
-def bars_figure(labels: Sequence[str], scores: Sequence[float], mode: str, dim: int, k: int) -> go.Figure:
+def bars_figure(
+    labels: Sequence[str], scores: Sequence[float], mode: str, dim: int, k: int
+) -> go.Figure:
     """Horizontal top-k bars, best on top, the axis named after the score."""
     labels, scores = list(labels)[:k][::-1], [float(s) for s in list(scores)[:k]][::-1]
-    fig = go.Figure(go.Bar(x=scores, y=labels, orientation="h", marker_color="#4C78A8",
-                           text=[f"{s:.3f}" for s in scores], textposition="auto",
-                           hovertemplate="%{y}: %{x:.4f}<extra></extra>"))
-    fig.update_layout(title=f"Top {len(labels)} labels · {score_name(mode)} · size {dim}",
-                      xaxis_title=score_name(mode), height=120 + 28 * len(labels),
-                      margin=dict(l=10, r=10, t=40, b=40), template="plotly_white")
+    fig = go.Figure(
+        go.Bar(
+            x=scores,
+            y=labels,
+            orientation="h",
+            marker_color="#4C78A8",
+            text=[f"{s:.3f}" for s in scores],
+            textposition="auto",
+            hovertemplate="%{y}: %{x:.4f}<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        title=f"Top {len(labels)} labels · {score_name(mode)} · size {dim}",
+        xaxis_title=score_name(mode),
+        height=120 + 28 * len(labels),
+        margin=dict(l=10, r=10, t=40, b=40),
+        template="plotly_white",
+    )
     if mode == "softmax":
         fig.update_xaxes(range=[0, 1])
     return fig
@@ -60,21 +89,43 @@ def result_headline(label: str, score: float, mode: str, trained: bool) -> str:
     return head + ("" if trained else "  \n_untrained model: this ranking is arbitrary_")
 
 
-def heatmap_figure(sim: np.ndarray, clips: Sequence[str], captions: Sequence[str], dim: int) -> go.Figure:
-    fig = go.Figure(go.Heatmap(z=sim, x=list(captions), y=list(clips), colorscale="Viridis",
-                               text=np.round(sim, 3), texttemplate="%{text}",
-                               hovertemplate="clip %{y}<br>caption %{x}<br>cosine %{z:.4f}<extra></extra>",
-                               colorbar=dict(title="cosine")))
-    fig.update_layout(title=f"Clip × caption cosine similarity (size {dim})", template="plotly_white",
-                      height=200 + 40 * len(clips), margin=dict(l=10, r=10, t=40, b=10))
+def heatmap_figure(
+    sim: np.ndarray, clips: Sequence[str], captions: Sequence[str], dim: int
+) -> go.Figure:
+    fig = go.Figure(
+        go.Heatmap(
+            z=sim,
+            x=list(captions),
+            y=list(clips),
+            colorscale="Viridis",
+            text=np.round(sim, 3),
+            texttemplate="%{text}",
+            hovertemplate="clip %{y}<br>caption %{x}<br>cosine %{z:.4f}<extra></extra>",
+            colorbar=dict(title="cosine"),
+        )
+    )
+    fig.update_layout(
+        title=f"Clip × caption cosine similarity (size {dim})",
+        template="plotly_white",
+        height=200 + 40 * len(clips),
+        margin=dict(l=10, r=10, t=40, b=10),
+    )
     fig.update_yaxes(autorange="reversed")
     return fig
 
 
-def best_matches(sim: np.ndarray, clips: Sequence[str], captions: Sequence[str]) -> tuple[list[list], list[list]]:
+def best_matches(
+    sim: np.ndarray, clips: Sequence[str], captions: Sequence[str]
+) -> tuple[list[list], list[list]]:
     """Rows (clip, best caption, cosine) and (caption, best clip, cosine)."""
-    per_clip = [[c, captions[int(np.argmax(row))], round(float(row.max()), 4)] for c, row in zip(clips, sim, strict=False)]
-    per_cap = [[t, clips[int(np.argmax(col))], round(float(col.max()), 4)] for t, col in zip(captions, sim.T, strict=False)]
+    per_clip = [
+        [c, captions[int(np.argmax(row))], round(float(row.max()), 4)]
+        for c, row in zip(clips, sim, strict=False)
+    ]
+    per_cap = [
+        [t, clips[int(np.argmax(col))], round(float(col.max()), 4)]
+        for t, col in zip(captions, sim.T, strict=False)
+    ]
     return per_clip, per_cap
 
 
@@ -88,12 +139,15 @@ def overlap_at_k(a: Sequence[int], b: Sequence[int]) -> float:
     return len(set(a) & set(b)) / k
 
 
-def neighbour_rows(sims_full: np.ndarray, sims_small: np.ndarray, names: Sequence[str], k: int,
-                   exclude: int | None) -> tuple[list[list], list[int], list[int]]:
+def neighbour_rows(
+    sims_full: np.ndarray, sims_small: np.ndarray, names: Sequence[str], k: int, exclude: int | None
+) -> tuple[list[list], list[int], list[int]]:
     """Side-by-side neighbour table: rank, name and cosine at the full and the small size."""
     a, b = top_k(sims_full, k, exclude), top_k(sims_small, k, exclude)
-    rows = [[r + 1, names[i], round(float(sims_full[i]), 4), names[j], round(float(sims_small[j]), 4)]
-            for r, (i, j) in enumerate(zip(a, b, strict=False))]
+    rows = [
+        [r + 1, names[i], round(float(sims_full[i]), 4), names[j], round(float(sims_small[j]), 4)]
+        for r, (i, j) in enumerate(zip(a, b, strict=False))
+    ]
     return rows, a, b
 
 
@@ -101,7 +155,9 @@ def bytes_per_vector(dim: int) -> str:
     return f"{dim * 4:,} B float32 · {dim:,} B int8"
 
 
-def procrustes_align(moving: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, np.ndarray]:
+def procrustes_align(
+    moving: np.ndarray, target: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, float, np.ndarray]:
     """Similarity transform (rotation/reflection, scale, shift) taking ``moving`` onto ``target``.
 
     Returns (aligned, R, s, t) with aligned = s * (moving - mu_m) @ R + mu_t; apply the same to new points
@@ -120,27 +176,57 @@ def apply_procrustes(points: np.ndarray, r: np.ndarray, s: float, t: np.ndarray)
     return s * points @ r + t
 
 
-def map_figure(coords: np.ndarray, names: Sequence[str], groups: Sequence[str], kinds: Sequence[str],
-               title: str, highlight: int | None = None) -> go.Figure:
+def map_figure(
+    coords: np.ndarray,
+    names: Sequence[str],
+    groups: Sequence[str],
+    kinds: Sequence[str],
+    title: str,
+    highlight: int | None = None,
+) -> go.Figure:
     """Scatter coloured by ``groups``; marker shape by kind (gallery, your clip, caption); hover names it."""
     fig = go.Figure()
     symbols = {"gallery": "circle", "your clip": "diamond", "caption": "star"}
     order = list(dict.fromkeys(groups))
     for gi, g in enumerate(order):
         idx = [i for i, x in enumerate(groups) if x == g]
-        fig.add_trace(go.Scatter(
-            x=coords[idx, 0], y=coords[idx, 1], mode="markers", name=str(g),
-            marker=dict(size=[14 if kinds[i] != "gallery" else 9 for i in idx], color=COLOURS[gi % len(COLOURS)],
-                        symbol=[symbols.get(kinds[i], "circle") for i in idx], line=dict(width=0.5, color="#333")),
-            text=[names[i] for i in idx], customdata=[[kinds[i], g] for i in idx],
-            hovertemplate="<b>%{text}</b><br>%{customdata[0]} · %{customdata[1]}<extra></extra>"))
+        fig.add_trace(
+            go.Scatter(
+                x=coords[idx, 0],
+                y=coords[idx, 1],
+                mode="markers",
+                name=str(g),
+                marker=dict(
+                    size=[14 if kinds[i] != "gallery" else 9 for i in idx],
+                    color=COLOURS[gi % len(COLOURS)],
+                    symbol=[symbols.get(kinds[i], "circle") for i in idx],
+                    line=dict(width=0.5, color="#333"),
+                ),
+                text=[names[i] for i in idx],
+                customdata=[[kinds[i], g] for i in idx],
+                hovertemplate="<b>%{text}</b><br>%{customdata[0]} · %{customdata[1]}<extra></extra>",
+            )
+        )
     if highlight is not None:
-        fig.add_trace(go.Scatter(x=[coords[highlight, 0]], y=[coords[highlight, 1]], mode="markers",
-                                 name="selected", hoverinfo="skip",
-                                 marker=dict(size=22, color="rgba(0,0,0,0)", line=dict(width=2.5, color="black"))))
-    fig.update_layout(title=title, template="plotly_white", height=460, margin=dict(l=10, r=10, t=40, b=10),
-                      legend=dict(font=dict(size=10)), xaxis=dict(showticklabels=False),
-                      yaxis=dict(showticklabels=False, scaleanchor="x"))
+        fig.add_trace(
+            go.Scatter(
+                x=[coords[highlight, 0]],
+                y=[coords[highlight, 1]],
+                mode="markers",
+                name="selected",
+                hoverinfo="skip",
+                marker=dict(size=22, color="rgba(0,0,0,0)", line=dict(width=2.5, color="black")),
+            )
+        )
+    fig.update_layout(
+        title=title,
+        template="plotly_white",
+        height=460,
+        margin=dict(l=10, r=10, t=40, b=10),
+        legend=dict(font=dict(size=10)),
+        xaxis=dict(showticklabels=False),
+        yaxis=dict(showticklabels=False, scaleanchor="x"),
+    )
     return fig
 
 
@@ -189,38 +275,69 @@ def sizes_figure(rows: list[dict]) -> go.Figure:
     fig = go.Figure()
     for metric in dict.fromkeys(r["metric"] for r in rows):
         pts = [r for r in rows if r["metric"] == metric]
-        fig.add_trace(go.Scatter(x=[p["dim"] for p in pts], y=[p["value"] for p in pts], mode="lines+markers",
-                                 name=metric, customdata=[bytes_per_vector(p["dim"]) for p in pts],
-                                 hovertemplate=metric + " at %{x}: %{y:.4f}<br>%{customdata}<extra></extra>"))
-    fig.update_layout(title="Measured quality vs embedding size (shipped evaluation results)",
-                      xaxis_title="embedding size (float32 bytes = 4 × size)", yaxis_title="score",
-                      template="plotly_white", height=420)
+        fig.add_trace(
+            go.Scatter(
+                x=[p["dim"] for p in pts],
+                y=[p["value"] for p in pts],
+                mode="lines+markers",
+                name=metric,
+                customdata=[bytes_per_vector(p["dim"]) for p in pts],
+                hovertemplate=metric + " at %{x}: %{y:.4f}<br>%{customdata}<extra></extra>",
+            )
+        )
+    fig.update_layout(
+        title="Measured quality vs embedding size (shipped evaluation results)",
+        xaxis_title="embedding size (float32 bytes = 4 × size)",
+        yaxis_title="score",
+        template="plotly_white",
+        height=420,
+    )
     fig.update_xaxes(type="log", tickvals=sorted({r["dim"] for r in rows}))
     return fig
 
 
-def rank_table(labels: Sequence[str], cos_by_dim: dict[int, np.ndarray]) -> tuple[list[str], list[list]]:
+def rank_table(
+    labels: Sequence[str], cos_by_dim: dict[int, np.ndarray]
+) -> tuple[list[str], list[list]]:
     """Rank of every label at each size (rows ordered by the full-size rank)."""
     dims = sorted(cos_by_dim, reverse=True)
-    ranks = {d: np.argsort(np.argsort(-cos_by_dim[d], kind="stable"), kind="stable") + 1 for d in dims}
+    ranks = {
+        d: np.argsort(np.argsort(-cos_by_dim[d], kind="stable"), kind="stable") + 1 for d in dims
+    }
     order = np.argsort(-cos_by_dim[dims[0]], kind="stable")
     header = ["label"] + [f"rank @ {d}" for d in dims] + [f"cosine @ {d}" for d in dims]
-    rows = [[labels[i]] + [int(ranks[d][i]) for d in dims] + [round(float(cos_by_dim[d][i]), 4) for d in dims]
-            for i in order]
+    rows = [
+        [labels[i]]
+        + [int(ranks[d][i]) for d in dims]
+        + [round(float(cos_by_dim[d][i]), 4) for d in dims]
+        for i in order
+    ]
     return header, rows
 
 
-def model_card(config: dict, trained: bool, training_info: dict | None, card_text: str | None) -> str:
+def model_card(
+    config: dict, trained: bool, training_info: dict | None, card_text: str | None
+) -> str:
     if card_text:
         return card_text
     lines = ["## Model card", ""]
     if not trained:
-        lines += ["**Untrained.** This model has pretrained towers (Whisper encoder, text encoder) but its "
-                  "appended global token and both projection heads are randomly initialised (seeded). No "
-                  "trained weights ship with this checkout yet, so similarity scores carry no meaning. "
-                  "It is bad at everything that needs an aligned audio–text space, which is everything "
-                  "this demo shows.", ""]
+        lines += [
+            "**Untrained.** This model has pretrained towers (Whisper encoder, text encoder) but its "
+            "appended global token and both projection heads are randomly initialised (seeded). No "
+            "trained weights ship with this checkout yet, so similarity scores carry no meaning. "
+            "It is bad at everything that needs an aligned audio–text space, which is everything "
+            "this demo shows.",
+            "",
+        ]
     else:
-        lines += ["### How it was trained", "", "```json", json.dumps(training_info, indent=2), "```", ""]
+        lines += [
+            "### How it was trained",
+            "",
+            "```json",
+            json.dumps(training_info, indent=2),
+            "```",
+            "",
+        ]
     lines += ["### Configuration", "", "```json", json.dumps(config, indent=2), "```"]
     return "\n".join(lines)

@@ -4,6 +4,7 @@ for 500 points, 20 concurrent classify requests. Default model: the `tiny` prese
 
     python scripts/bench_demo.py [--model tiny] [--reps 10]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,7 +24,9 @@ import soundfile as sf
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-ENV = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", GRADIO_ANALYTICS_ENABLED="False")
+ENV = dict(
+    os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", GRADIO_ANALYTICS_ENABLED="False"
+)
 
 
 def free_port() -> int:
@@ -35,8 +38,13 @@ def free_port() -> int:
 def start(model: str) -> tuple[subprocess.Popen, str, float]:
     port = free_port()
     t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--model", model, "--port", str(port)],
-                            cwd=ROOT, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "app.py"), "--model", model, "--port", str(port)],
+        cwd=ROOT,
+        env=ENV,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}"
     while True:
         try:
@@ -50,6 +58,7 @@ def start(model: str) -> tuple[subprocess.Popen, str, float]:
 
 def wait_idle(pid: int, limit_s: float = 120.0) -> float:
     """Wait until the server stops using CPU (the background UMAP warm-up has finished); seconds waited."""
+
     def cpu() -> float:
         fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
@@ -84,8 +93,15 @@ def clip(folder: Path, i: int) -> str:
 def classify(client, path, dim):
     from gradio_client import handle_file
 
-    return client.predict(handle_file(path), "dog, rain, car horn, music, speech, engine", "This is a sound of {}.",
-                          dim, "softmax", 5, api_name="/classify")
+    return client.predict(
+        handle_file(path),
+        "dog, rain, car horn, music, speech, engine",
+        "This is a sound of {}.",
+        dim,
+        "softmax",
+        5,
+        api_name="/classify",
+    )
 
 
 def map_bench(model_name: str) -> dict:
@@ -101,7 +117,13 @@ def map_bench(model_name: str) -> dict:
         emb = rng.standard_normal((n, dims[0])).astype(np.float32)
         emb /= np.linalg.norm(emb, axis=1, keepdims=True)
         eng = Engine.__new__(Engine)
-        eng.gallery_emb, eng.full, eng.dims, eng._maps, eng._map_lock = emb, dims[0], tuple(dims), {}, threading.Lock()
+        eng.gallery_emb, eng.full, eng.dims, eng._maps, eng._map_lock = (
+            emb,
+            dims[0],
+            tuple(dims),
+            {},
+            threading.Lock(),
+        )
         for method in ("PCA", "UMAP", "t-SNE"):
             t0 = time.perf_counter()
             eng.layout(method, dims[0], emb[:5])
@@ -119,7 +141,9 @@ def main() -> int:
 
     from wavlink_core import PRESETS
 
-    dims = sorted(PRESETS[args.model].matryoshka_dims if args.model in PRESETS else [0], reverse=True)
+    dims = sorted(
+        PRESETS[args.model].matryoshka_dims if args.model in PRESETS else [0], reverse=True
+    )
     tmp = Path(tempfile.mkdtemp())
     results = {}
     ENV["WAVLINK_CACHE"] = str(tmp / "cache")  # a fresh cache: the first start embeds the gallery
@@ -128,7 +152,9 @@ def main() -> int:
     proc.wait()
     proc, url, results["start-up s (cache warm)"] = start(args.model)
     try:
-        results["background UMAP warm-up finished after s"] = wait_idle(proc.pid) + results["start-up s (cache warm)"]
+        results["background UMAP warm-up finished after s"] = (
+            wait_idle(proc.pid) + results["start-up s (cache warm)"]
+        )
         client = Client(url, verbose=False, analytics_enabled=False)
         classify(client, clip(tmp, 999), dims[0])  # warm-up
         lat = []
@@ -160,7 +186,10 @@ def main() -> int:
             th.join()
         ok = [t for t in times if t is not None]
         results["20 concurrent: succeeded"] = f"{len(ok)}/20 in {time.perf_counter() - t0:.1f} s"
-        results["20 concurrent: p50 / p95 s"] = (statistics.median(ok), float(np.percentile(ok, 95)))
+        results["20 concurrent: p50 / p95 s"] = (
+            statistics.median(ok),
+            float(np.percentile(ok, 95)),
+        )
         if errors:
             results["20 concurrent: errors"] = errors[:3]
         results["peak RSS MB (server)"] = peak_rss_mb(proc.pid)
@@ -169,7 +198,13 @@ def main() -> int:
         proc.wait()
     results.update({f"map s, {k}": v for k, v in map_bench(args.model).items()})
     for k, v in results.items():
-        v = tuple(round(x, 3) for x in v) if isinstance(v, tuple) else round(v, 3) if isinstance(v, float) else v
+        v = (
+            tuple(round(x, 3) for x in v)
+            if isinstance(v, tuple)
+            else round(v, 3)
+            if isinstance(v, float)
+            else v
+        )
         print(f"{k:45s} {v}")
     return 0
 

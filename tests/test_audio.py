@@ -19,7 +19,9 @@ requires_ffmpeg = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffm
 
 
 def tone(rate: int, seconds: float = 1.0, freq: float = 1000.0, amp: float = 0.5) -> np.ndarray:
-    return (amp * np.sin(2 * np.pi * freq * np.arange(round(rate * seconds)) / rate)).astype(np.float32)
+    return (amp * np.sin(2 * np.pi * freq * np.arange(round(rate * seconds)) / rate)).astype(
+        np.float32
+    )
 
 
 def check_tone(y: np.ndarray, seconds: float = 1.0, amp: float = 0.5, tol_samples: int = 2) -> None:
@@ -43,10 +45,14 @@ FILES = [  # format, subtype, extension, rate, channels
 ]
 
 
-@pytest.mark.parametrize("fmt,subtype,ext,rate,channels", FILES, ids=[f"{f[2]}-{f[1]}-{f[3]}" for f in FILES])
+@pytest.mark.parametrize(
+    "fmt,subtype,ext,rate,channels", FILES, ids=[f"{f[2]}-{f[1]}-{f[3]}" for f in FILES]
+)
 def test_files(tmp_path, fmt, subtype, ext, rate, channels):
     path = tmp_path / f"tone.{ext}"
-    sf.write(path, np.repeat(tone(rate)[:, None], channels, axis=1), rate, format=fmt, subtype=subtype)
+    sf.write(
+        path, np.repeat(tone(rate)[:, None], channels, axis=1), rate, format=fmt, subtype=subtype
+    )
     y, info = load_audio_with_info(path)
     check_tone(y)
     assert info == AudioInfo(str(path), pytest.approx(1.0, abs=1e-3), rate, channels, fmt, subtype)
@@ -66,8 +72,17 @@ def test_any_input_rate(rate):
 
 
 @pytest.mark.parametrize(
-    "dtype,scale,offset", [(np.int8, 127, 0), (np.int16, 32767, 0), (np.int32, 2**31 - 1, 0), (np.uint8, 127, 128),
-                           (np.float16, 1, 0), (np.float32, 1, 0), (np.float64, 1, 0)])
+    "dtype,scale,offset",
+    [
+        (np.int8, 127, 0),
+        (np.int16, 32767, 0),
+        (np.int32, 2**31 - 1, 0),
+        (np.uint8, 127, 128),
+        (np.float16, 1, 0),
+        (np.float32, 1, 0),
+        (np.float64, 1, 0),
+    ],
+)
 def test_array_dtypes_are_scaled_by_range(dtype, scale, offset):
     x = np.round(tone(16000) * scale) + offset if scale > 1 else tone(16000)
     check_tone(load_audio(x.astype(dtype), 16000), tol_samples=0)
@@ -75,16 +90,26 @@ def test_array_dtypes_are_scaled_by_range(dtype, scale, offset):
 
 def test_channel_layouts_and_downmix_by_mean():
     left, right = tone(44100), tone(44100, amp=0.2)
-    samples_first = np.stack([left, right], axis=1)  # (samples, channels): soundfile / Gradio layout
+    samples_first = np.stack(
+        [left, right], axis=1
+    )  # (samples, channels): soundfile / Gradio layout
     expected = load_audio(samples_first, 44100)
     check_tone(expected, amp=0.35)
-    np.testing.assert_array_equal(load_audio(samples_first.T.copy(), 44100), expected)  # (channels, samples)
-    np.testing.assert_array_equal(load_audio(torch.from_numpy(samples_first.T.copy()), 44100), expected)
-    check_tone(load_audio(np.stack([left, 0 * left], axis=1), 44100), amp=0.25)  # mean, not sum or first
+    np.testing.assert_array_equal(
+        load_audio(samples_first.T.copy(), 44100), expected
+    )  # (channels, samples)
+    np.testing.assert_array_equal(
+        load_audio(torch.from_numpy(samples_first.T.copy()), 44100), expected
+    )
+    check_tone(
+        load_audio(np.stack([left, 0 * left], axis=1), 44100), amp=0.25
+    )  # mean, not sum or first
 
 
 def test_gradio_tuple_and_tensors():
-    pcm = (np.stack([tone(48000)] * 2, axis=1) * 32767).astype(np.int16)  # Gradio: int16 (samples, channels)
+    pcm = (np.stack([tone(48000)] * 2, axis=1) * 32767).astype(
+        np.int16
+    )  # Gradio: int16 (samples, channels)
     check_tone(load_audio((48000, pcm)))
     check_tone(load_audio((16000, tone(16000))), tol_samples=0)
     check_tone(load_audio(torch.from_numpy(tone(16000)).to(torch.bfloat16), 16000), tol_samples=0)
@@ -110,7 +135,9 @@ def test_file_errors(tmp_path):
     with raises(str(tmp_path / "text.wav"), "cannot decode: not an audio file"):
         load_audio(tmp_path / "text.wav")
     sf.write(tmp_path / "good.wav", tone(16000), 16000)
-    (tmp_path / "trunc.wav").write_bytes((tmp_path / "good.wav").read_bytes()[:30])  # header cut off
+    (tmp_path / "trunc.wav").write_bytes(
+        (tmp_path / "good.wav").read_bytes()[:30]
+    )  # header cut off
     with raises(str(tmp_path / "trunc.wav"), "cannot decode"):
         probe_audio(tmp_path / "trunc.wav")
     with raises("<bytes>", "cannot decode"):
@@ -182,7 +209,10 @@ def test_ffmpeg_missing_names_the_debian_package(tmp_path, monkeypatch):
 def test_ffmpeg_decodes_m4a(tmp_path):
     sf.write(tmp_path / "src.wav", np.stack([tone(44100)] * 2, 1), 44100)
     m4a = tmp_path / "voice.m4a"
-    subprocess.run(["ffmpeg", "-v", "error", "-i", tmp_path / "src.wav", "-c:a", "aac", "-b:a", "128k", m4a], check=True)
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-i", tmp_path / "src.wav", "-c:a", "aac", "-b:a", "128k", m4a],
+        check=True,
+    )
     y, info = load_audio_with_info(m4a)
     check_tone(y, tol_samples=1200)  # AAC adds priming/padding samples that ffmpeg may keep
     assert (info.sampling_rate, info.channels, info.subtype) == (44100, 2, "aac")

@@ -2,6 +2,7 @@
 
 Skipped when /usr/bin/chromium is missing (scripts/setup.sh installs it). Screenshots: test-output/.
 """
+
 from __future__ import annotations
 
 import os
@@ -13,10 +14,20 @@ from urllib.parse import urlparse
 import pytest
 
 CHROMIUM = "/usr/bin/chromium"
-pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs Debian's chromium (apt-get install chromium)")
+pytestmark = pytest.mark.skipif(
+    not os.path.exists(CHROMIUM), reason="needs Debian's chromium (apt-get install chromium)"
+)
 sync_api = pytest.importorskip("playwright.sync_api")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 OUT = Path(__file__).resolve().parents[1] / "test-output"
 
 
@@ -30,7 +41,13 @@ def url(test_model, tmp_path_factory):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **LAUNCH_KWARGS)
+    demo.launch(
+        server_name="127.0.0.1",
+        server_port=port,
+        prevent_thread_lock=True,
+        quiet=True,
+        **LAUNCH_KWARGS,
+    )
     yield f"http://127.0.0.1:{port}", demo
     demo.close()
 
@@ -38,12 +55,23 @@ def url(test_model, tmp_path_factory):
 @pytest.fixture(scope="module")
 def page():
     with sync_api.sync_playwright() as p:
-        ctx = p.chromium.launch_persistent_context(tempfile.mkdtemp(), executable_path=CHROMIUM, headless=True,
-                                                   args=ARGS, viewport={"width": 1400, "height": 900})
+        ctx = p.chromium.launch_persistent_context(
+            tempfile.mkdtemp(),
+            executable_path=CHROMIUM,
+            headless=True,
+            args=ARGS,
+            viewport={"width": 1400, "height": 900},
+        )
         pg = ctx.new_page()
         pg.hosts = set()
         pg.errors = []
-        pg.on("request", lambda r: urlparse(r.url).scheme in ("http", "https", "ws", "wss") and pg.hosts.add(urlparse(r.url).hostname))
+        pg.on(
+            "request",
+            lambda r: (
+                urlparse(r.url).scheme in ("http", "https", "ws", "wss")
+                and pg.hosts.add(urlparse(r.url).hostname)
+            ),
+        )
         pg.on("pageerror", lambda e: pg.errors.append(str(e)))
         yield pg
         ctx.close()
@@ -72,7 +100,9 @@ def test_classify_then_explore_in_browser(url, page):
     expect(page.locator("#explore-bytes")).to_contain_text("Bytes per vector")
     page.get_by_role("button", name="Find neighbours").click()
     expect(page.locator("#explore-overlap")).to_contain_text("overlap", timeout=30_000)
-    page.locator("#explore-neighbours [role=gridcell]").nth(1).click()  # a neighbour's name: it loads into the player
+    page.locator("#explore-neighbours [role=gridcell]").nth(
+        1
+    ).click()  # a neighbour's name: it loads into the player
     page.wait_for_selector("#explore-player audio", state="attached", timeout=30_000)
     page.screenshot(path=str(OUT / "demo_explore.png"), full_page=True)
 
@@ -107,19 +137,40 @@ def test_trained_model_names_a_gallery_dog_in_browser(tmp_path):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **LAUNCH_KWARGS)
+    demo.launch(
+        server_name="127.0.0.1",
+        server_port=port,
+        prevent_thread_lock=True,
+        quiet=True,
+        **LAUNCH_KWARGS,
+    )
     try:
         with sync_api.sync_playwright() as p:
-            ctx = p.chromium.launch_persistent_context(str(tmp_path), executable_path=CHROMIUM, headless=True,
-                                                       args=ARGS, viewport={"width": 1400, "height": 900})
+            ctx = p.chromium.launch_persistent_context(
+                str(tmp_path),
+                executable_path=CHROMIUM,
+                headless=True,
+                args=ARGS,
+                viewport={"width": 1400, "height": 900},
+            )
             page = ctx.new_page()
             page.goto(f"http://127.0.0.1:{port}")
-            clip = next(p for p, lab in zip(demo.engine.gallery.paths, demo.engine.gallery.labels, strict=True) if lab == "dog")
+            clip = next(
+                p
+                for p, lab in zip(
+                    demo.engine.gallery.paths, demo.engine.gallery.labels, strict=True
+                )
+                if lab == "dog"
+            )
             page.locator("#classify-audio input[type=file]").set_input_files(clip)
             page.wait_for_selector("#classify-audio audio", state="attached", timeout=30_000)
-            page.locator("#classify-labels textarea").fill("dog, rain, car horn, violin, helicopter, applause")
+            page.locator("#classify-labels textarea").fill(
+                "dog, rain, car horn, violin, helicopter, applause"
+            )
             page.locator("#classify-btn").click()
-            sync_api.expect(page.locator("#classify-result")).to_contain_text("Top label: dog", timeout=60_000)
+            sync_api.expect(page.locator("#classify-result")).to_contain_text(
+                "Top label: dog", timeout=60_000
+            )
             OUT.mkdir(exist_ok=True)
             page.screenshot(path=str(OUT / "demo_trained_classify.png"), full_page=True)
             ctx.close()

@@ -1,4 +1,5 @@
 """Every demo endpoint through gradio_client against a launched app (random-weight test model)."""
+
 from __future__ import annotations
 
 import socket
@@ -28,7 +29,13 @@ def app(test_model, tmp_path_factory):
     os.environ["WAVLINK_CACHE"] = str(tmp_path_factory.mktemp("cache"))
     demo = build_demo(test_model, gallery=load_gallery(limit=32), warm=False)
     port = _free_port()
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **LAUNCH_KWARGS)
+    demo.launch(
+        server_name="127.0.0.1",
+        server_port=port,
+        prevent_thread_lock=True,
+        quiet=True,
+        **LAUNCH_KWARGS,
+    )
     yield demo, Client(f"http://127.0.0.1:{port}", verbose=False, analytics_enabled=False)
     demo.close()
 
@@ -48,8 +55,17 @@ def clips(tmp_path_factory):
     return d
 
 
-def classify(client, dim, path, labels="dog, rain, car horn", template="This is a sound of {}.", mode="softmax"):
-    return client.predict(handle_file(str(path)), labels, template, dim, mode, 3, api_name="/classify")
+def classify(
+    client,
+    dim,
+    path,
+    labels="dog, rain, car horn",
+    template="This is a sound of {}.",
+    mode="softmax",
+):
+    return client.predict(
+        handle_file(str(path)), labels, template, dim, mode, 3, api_name="/classify"
+    )
 
 
 def test_classify_stereo_int16_48k(app, clips):
@@ -75,8 +91,15 @@ def test_classify_long_clip_is_capped_not_refused(app, clips):
     assert "first 30 s of 40.0 s" in info
 
 
-@pytest.mark.parametrize("name,needle", [("silent.wav", "silent"), ("empty.wav", "empty"),
-                                         ("corrupt.wav", "decode"), ("notes.txt", "decode")])
+@pytest.mark.parametrize(
+    "name,needle",
+    [
+        ("silent.wav", "silent"),
+        ("empty.wav", "empty"),
+        ("corrupt.wav", "decode"),
+        ("notes.txt", "decode"),
+    ],
+)
 def test_classify_bad_audio_is_a_clear_error(app, clips, name, needle):
     demo, client = app
     with pytest.raises(AppError, match=needle):
@@ -94,14 +117,21 @@ def test_classify_bad_labels_and_template(app):
 def test_match_and_search(app, clips):
     demo, client = app
     files = [handle_file(str(clips / "stereo48k.wav")), handle_file(demo.engine.gallery.paths[2])]
-    heat, per_clip, per_cap = client.predict(files, "a tone\nrain", demo.engine.full, api_name="/match")
+    heat, per_clip, per_cap = client.predict(
+        files, "a tone\nrain", demo.engine.full, api_name="/match"
+    )
     assert heat["type"] == "plotly"
-    assert [r[0] for r in per_clip["data"]] == ["stereo48k.wav", demo.engine.gallery.names[2] + ".ogg"]
+    assert [r[0] for r in per_clip["data"]] == [
+        "stereo48k.wav",
+        demo.engine.gallery.names[2] + ".ogg",
+    ]
     assert [r[0] for r in per_cap["data"]] == ["a tone", "rain"]
     out = client.predict("a dog barking", 4, demo.engine.dims[-1], api_name="/search")
     assert len(out[0]["data"]) == 4 and out[1] is not None
     with pytest.raises(AppError):
-        client.predict([handle_file(str(clips / "empty.wav"))], "x", demo.engine.full, api_name="/match")
+        client.predict(
+            [handle_file(str(clips / "empty.wav"))], "x", demo.engine.full, api_name="/match"
+        )
     with pytest.raises(AppError, match="Type a description"):
         client.predict("  ", 4, demo.engine.full, api_name="/search")
 
@@ -109,28 +139,44 @@ def test_match_and_search(app, clips):
 @pytest.mark.parametrize("method", ["PCA", "t-SNE"])
 def test_explore_maps(app, method):
     demo, client = app
-    full, small, text = client.predict(method, demo.engine.dims[-1], "category", api_name="/explore_map")
+    full, small, text = client.predict(
+        method, demo.engine.dims[-1], "category", api_name="/explore_map"
+    )
     assert full["type"] == small["type"] == "plotly"
-    assert "Bytes per vector" in text and f"{demo.engine.full // demo.engine.dims[-1]}× smaller" in text
+    assert (
+        "Bytes per vector" in text
+        and f"{demo.engine.full // demo.engine.dims[-1]}× smaller" in text
+    )
 
 
 @pytest.mark.slow
 def test_explore_umap(app):
     demo, client = app
-    full, small, _ = client.predict("UMAP", demo.engine.dims[-1], "modality", api_name="/explore_map")
+    full, small, _ = client.predict(
+        "UMAP", demo.engine.dims[-1], "modality", api_name="/explore_map"
+    )
     assert "UMAP at size" in full["plot"]
 
 
 def test_explore_add_neighbours_export(app, clips):
     demo, client = app
-    state, dropdown = client.predict([handle_file(str(clips / "stereo48k.wav"))], "a dog barking", api_name="/explore_add")
-    msg, table = client.predict(demo.engine.gallery.names[0], 5, demo.engine.dims[-1], api_name="/neighbours")
+    state, dropdown = client.predict(
+        [handle_file(str(clips / "stereo48k.wav"))], "a dog barking", api_name="/explore_add"
+    )
+    msg, table = client.predict(
+        demo.engine.gallery.names[0], 5, demo.engine.dims[-1], api_name="/neighbours"
+    )
     assert "Top-5 overlap" in msg and len(table["value"]["data"]) == 5
     files = client.predict(demo.engine.dims[-1], api_name="/export")
     assert sorted(f.rsplit(".", 1)[1] for f in files) == ["csv", "csv", "npy", "npy"]
     emb = np.load([f for f in files if f.endswith(f"_{demo.engine.full}.npy")][0])
-    assert emb.shape == (len(demo.engine.gallery) + 2, demo.engine.full)  # gallery + this session's clip, caption
-    other = Client(client.src, verbose=False, analytics_enabled=False)  # another user sees only the gallery
+    assert emb.shape == (
+        len(demo.engine.gallery) + 2,
+        demo.engine.full,
+    )  # gallery + this session's clip, caption
+    other = Client(
+        client.src, verbose=False, analytics_enabled=False
+    )  # another user sees only the gallery
     files = other.predict(demo.engine.dims[-1], api_name="/export")
     emb = np.load([f for f in files if f.endswith(f"_{demo.engine.full}.npy")][0])
     assert emb.shape == (len(demo.engine.gallery), demo.engine.full)
@@ -140,19 +186,24 @@ def test_explore_add_neighbours_export(app, clips):
 
 def test_rank_sizes(app, clips):
     demo, client = app
-    summary, table = client.predict(handle_file(str(clips / "stereo48k.wav")), "dog, rain, tone", "a {}",
-                                    api_name="/rank_sizes")
+    summary, table = client.predict(
+        handle_file(str(clips / "stereo48k.wav")), "dog, rain, tone", "a {}", api_name="/rank_sizes"
+    )
     assert "Top label by size" in summary
     assert table["headers"][1] == f"rank @ {demo.engine.full}" and len(table["value"]["data"]) == 3
     with pytest.raises(AppError, match="silent"):
-        client.predict(handle_file(str(clips / "silent.wav")), "dog", "a {}", api_name="/rank_sizes")
+        client.predict(
+            handle_file(str(clips / "silent.wav")), "dog", "a {}", api_name="/rank_sizes"
+        )
 
 
 def test_upload_over_size_limit_is_refused(app, tmp_path):
     demo, client = app
     big = tmp_path / "big.wav"
     big.write_bytes(b"\0" * (21 * 1024 * 1024))  # max_file_size is 20 MB
-    with pytest.raises(Exception, match="(?i)file size|too large|413"):  # refused at upload, before any handler
+    with pytest.raises(
+        Exception, match="(?i)file size|too large|413"
+    ):  # refused at upload, before any handler
         classify(client, demo.engine.full, big)
 
 
@@ -166,12 +217,16 @@ def test_sizes_and_about_read_the_checkpoint_folder(test_model, tmp_path):
     """eval_results.json becomes the Sizes chart and MODEL_CARD.md the About tab; without them, honest text."""
     import json
 
-    (tmp_path / "eval_results.json").write_text(json.dumps({"dims": {"32": {"esc50 top1": 0.5}, "4": {"esc50 top1": 0.3}}}))
+    (tmp_path / "eval_results.json").write_text(
+        json.dumps({"dims": {"32": {"esc50 top1": 0.5}, "4": {"esc50 top1": 0.3}}})
+    )
     (tmp_path / "MODEL_CARD.md").write_text("# Shipped card\nTrained on things.")
     demo = build_demo(test_model, gallery=load_gallery(limit=8), model_dir=tmp_path, warm=False)
     values = [c.get("props", {}).get("value") for c in demo.config["components"]]
     assert any(isinstance(v, str) and "Shipped card" in v for v in values)
-    plots = [c for c in demo.config["components"] if c.get("type") == "plot" and c["props"].get("value")]
+    plots = [
+        c for c in demo.config["components"] if c.get("type") == "plot" and c["props"].get("value")
+    ]
     assert any("esc50 top1" in json.dumps(p["props"]["value"]) for p in plots)
     bare = build_demo(test_model, gallery=load_gallery(limit=8), warm=False)
     texts = " ".join(str(c.get("props", {}).get("value")) for c in bare.config["components"])

@@ -1,4 +1,5 @@
 """The demo's pure formatting and layout code, without a server."""
+
 from __future__ import annotations
 
 import json
@@ -19,7 +20,10 @@ def test_bars_figure_best_on_top_and_axis_named_after_score():
     fig = views.bars_figure(["dog", "cat", "rain"], [0.7, 0.2, 0.1], "softmax", 512, k=2)
     assert list(fig.data[0].y) == ["cat", "dog"]  # plotly draws bottom-up: best last
     assert fig.layout.xaxis.title.text == "softmax probability"
-    assert views.bars_figure(["a"], [-0.1], "cosine", 64, 5).layout.xaxis.title.text == "cosine similarity"
+    assert (
+        views.bars_figure(["a"], [-0.1], "cosine", 64, 5).layout.xaxis.title.text
+        == "cosine similarity"
+    )
 
 
 def test_best_matches():
@@ -53,10 +57,13 @@ def test_bytes_per_vector():
     assert views.bytes_per_vector(512) == "2,048 B float32 · 512 B int8"
 
 
-@pytest.mark.parametrize("payload", [
-    {"dims": {"512": {"esc50_acc": 0.8, "recall@10": 0.5}, "64": {"esc50_acc": 0.7}}},
-    [{"dim": 512, "esc50_acc": 0.8, "recall@10": 0.5}, {"dim": 64, "esc50_acc": 0.7}],
-])
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"dims": {"512": {"esc50_acc": 0.8, "recall@10": 0.5}, "64": {"esc50_acc": 0.7}}},
+        [{"dim": 512, "esc50_acc": 0.8, "recall@10": 0.5}, {"dim": 64, "esc50_acc": 0.7}],
+    ],
+)
 def test_parse_eval_results_formats(payload):
     rows = views.parse_eval_results(json.dumps(payload))
     assert {"dim": 64, "metric": "esc50_acc", "value": 0.7} in rows
@@ -66,10 +73,19 @@ def test_parse_eval_results_formats(payload):
 
 
 def test_parse_eval_results_reads_the_evaluator_format():
-    payload = {"model": {"name": "x"}, "data": {"name": "esc50"}, "timing_s": {"total": 3},
-               "zeroshot": {"chance_top1": 0.02, "levels": {"512": {"top1": 0.8, "correct": 8, "clips": 10},
-                                                            "64": {"top1": 0.7, "correct": 7, "clips": 10}}},
-               "retrieval": {"clips": 5, "levels": {"512": {"t2a_R@1": 0.3}}}}
+    payload = {
+        "model": {"name": "x"},
+        "data": {"name": "esc50"},
+        "timing_s": {"total": 3},
+        "zeroshot": {
+            "chance_top1": 0.02,
+            "levels": {
+                "512": {"top1": 0.8, "correct": 8, "clips": 10},
+                "64": {"top1": 0.7, "correct": 7, "clips": 10},
+            },
+        },
+        "retrieval": {"clips": 5, "levels": {"512": {"t2a_R@1": 0.3}}},
+    }
     rows = views.parse_eval_results(json.dumps([payload]))
     assert {"dim": 64, "metric": "esc50 zeroshot top1", "value": 0.7} in rows
     assert {"dim": 512, "metric": "esc50 retrieval t2a_R@1", "value": 0.3} in rows
@@ -77,7 +93,9 @@ def test_parse_eval_results_reads_the_evaluator_format():
 
 
 def test_rank_table_orders_by_full_size():
-    header, rows = views.rank_table(["a", "b"], {64: np.array([0.1, 0.5]), 512: np.array([0.9, 0.2])})
+    header, rows = views.rank_table(
+        ["a", "b"], {64: np.array([0.1, 0.5]), 512: np.array([0.9, 0.2])}
+    )
     assert header == ["label", "rank @ 512", "rank @ 64", "cosine @ 512", "cosine @ 64"]
     assert rows == [["a", 1, 2, 0.9, 0.1], ["b", 2, 1, 0.2, 0.5]]
 
@@ -90,8 +108,14 @@ def test_model_card_is_honest_when_untrained():
 
 def test_map_figure_names_every_point():
     coords = np.arange(8, dtype=float).reshape(4, 2)
-    fig = views.map_figure(coords, ["a", "b", "c", "d"], ["x", "x", "y", "captions"],
-                           ["gallery", "gallery", "your clip", "caption"], "t", highlight=2)
+    fig = views.map_figure(
+        coords,
+        ["a", "b", "c", "d"],
+        ["x", "x", "y", "captions"],
+        ["gallery", "gallery", "your clip", "caption"],
+        "t",
+        highlight=2,
+    )
     names = [n for tr in fig.data if tr.text is not None for n in tr.text]
     assert sorted(names) == ["a", "b", "c", "d"]
 

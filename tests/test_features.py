@@ -61,7 +61,9 @@ def test_batch_input_uses_a_per_example_max():
     loud, quiet = speechlike(5.0, seed=1), speechlike(5.0, seed=2) * 1e-2  # 40 dB apart
     batch = log_mel_spectrogram(torch.from_numpy(np.stack([loud, quiet])), n_frames=600)
     assert batch.shape == (2, 80, 600)
-    torch.testing.assert_close(batch[1], log_mel_spectrogram(quiet, n_frames=600), rtol=0, atol=1e-5)
+    torch.testing.assert_close(
+        batch[1], log_mel_spectrogram(quiet, n_frames=600), rtol=0, atol=1e-5
+    )
     # A batch-wide max would have clamped the quiet clip at the loud clip's floor, batch[0].min().
     assert batch[1].min() < batch[0].min() - 0.1
 
@@ -69,7 +71,9 @@ def test_batch_input_uses_a_per_example_max():
 def test_log_mel_trims_and_pads_and_validates():
     wave = speechlike(2.0)
     assert log_mel_spectrogram(wave, n_frames=150).shape == (80, 150)  # trimmed to 1.5 s
-    torch.testing.assert_close(log_mel_spectrogram(wave, n_frames=150), log_mel_spectrogram(wave[:24000], n_frames=150))
+    torch.testing.assert_close(
+        log_mel_spectrogram(wave, n_frames=150), log_mel_spectrogram(wave[:24000], n_frames=150)
+    )
     with pytest.raises(ConfigError, match="n_frames must be an integer >= 2, got 1"):
         log_mel_spectrogram(wave, n_frames=1)
     with pytest.raises(ConfigError, match=r"shape \(N,\) or \(B, N\), got \(1, 1, 32000\)"):
@@ -78,7 +82,15 @@ def test_log_mel_trims_and_pads_and_validates():
 
 @pytest.mark.parametrize(
     "num_samples,expected",
-    [(0, MIN_FRAMES), (16000, 102), (48000, 302), (47800, 300), (47801, 302), (160 * 2999, N_FRAMES), (10**7, N_FRAMES)],
+    [
+        (0, MIN_FRAMES),
+        (16000, 102),
+        (48000, 302),
+        (47800, 300),
+        (47801, 302),
+        (160 * 2999, N_FRAMES),
+        (10**7, N_FRAMES),
+    ],
 )
 def test_frames_for(num_samples, expected):
     frames = frames_for(num_samples)
@@ -95,12 +107,16 @@ def test_frames_for_validates():
         frames_for(-1)
 
 
-@pytest.mark.parametrize("num_samples", [16000, 47800, 48000, 48007, 48160, 100 * 160 - 1, 29 * 16000 + 123])
+@pytest.mark.parametrize(
+    "num_samples", [16000, 47800, 48000, 48007, 48160, 100 * 160 - 1, 29 * 16000 + 123]
+)
 def test_dynamic_mel_equals_the_30s_mel_on_every_frame(num_samples):
     wave = speechlike(num_samples / 16000)[:num_samples]
     full = log_mel_spectrogram(wave)
     frames = frames_for(num_samples, min_frames=2)
-    torch.testing.assert_close(log_mel_spectrogram(wave, n_frames=frames), full[:, :frames], rtol=0, atol=1e-5)
+    torch.testing.assert_close(
+        log_mel_spectrogram(wave, n_frames=frames), full[:, :frames], rtol=0, atol=1e-5
+    )
 
 
 def test_without_headroom_only_the_last_frame_differs():
@@ -109,7 +125,11 @@ def test_without_headroom_only_the_last_frame_differs():
     for padding in (0, 20, 41, 200):
         frames = 300
         wave = speechlike(3.0)[: frames * HOP_LENGTH - padding]
-        diff = (log_mel_spectrogram(wave, n_frames=frames) - log_mel_spectrogram(wave)[:, :frames]).abs().amax(0)
+        diff = (
+            (log_mel_spectrogram(wave, n_frames=frames) - log_mel_spectrogram(wave)[:, :frames])
+            .abs()
+            .amax(0)
+        )
         differing = torch.nonzero(diff > 1e-5).flatten().tolist()
         assert differing == ([frames - 1] if padding < 41 else []), (padding, differing)
 
@@ -126,4 +146,3 @@ def test_batch_log_mel_pads_to_the_longest_clip():
     assert long_frames == [N_FRAMES] and long_mels.shape == (1, 80, N_FRAMES)
     with pytest.raises(ConfigError, match="at least one waveform"):
         batch_log_mel([])
-

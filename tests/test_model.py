@@ -88,8 +88,9 @@ def test_mean_pooling_ignores_padding():
 
 
 def test_mean_pooled_tower_has_no_global_token():
-    cfg = PRESETS["test"].replace(audio=PRESETS["test"].audio.__class__(
-        "random", 80, 64, 2, 2, 128, pooling="mean"))
+    cfg = PRESETS["test"].replace(
+        audio=PRESETS["test"].audio.__class__("random", 80, 64, 2, 2, 128, pooling="mean")
+    )
     model = WavLink(cfg)
     assert model.audio.global_token is None
     assert model.encode_audio(torch.randn(1, 80, 100)).shape == (1, 32)

@@ -46,9 +46,16 @@ def _tiny(kind: str, tokenizer):
                                           projection_dim=PROJ))  # fmt: skip
     if kind == "bert":
         return tf.BertModel(tf.BertConfig(vocab_size=len(tokenizer), **sizes))
-    return tf.ModernBertModel(tf.ModernBertConfig(
-        vocab_size=len(tokenizer), pad_token_id=tokenizer.pad_token_id, local_attention=16,
-        cls_token_id=tokenizer.cls_token_id, sep_token_id=tokenizer.sep_token_id, **sizes))
+    return tf.ModernBertModel(
+        tf.ModernBertConfig(
+            vocab_size=len(tokenizer),
+            pad_token_id=tokenizer.pad_token_id,
+            local_attention=16,
+            cls_token_id=tokenizer.cls_token_id,
+            sep_token_id=tokenizer.sep_token_id,
+            **sizes,
+        )
+    )
 
 
 @pytest.fixture(scope="module", params=["clip", "bert", "modernbert"])
@@ -96,7 +103,9 @@ def _wavlink(folder, embed_dim: int) -> WavLink:
 @pytest.mark.parametrize("saved", ["clip"], indirect=True)
 def test_wavlink_reuses_clip_projection_and_checks_embed_dim(saved):
     _, folder, model = saved
-    torch.testing.assert_close(_wavlink(folder, PROJ).text_proj.weight, model.text_projection.weight)
+    torch.testing.assert_close(
+        _wavlink(folder, PROJ).text_proj.weight, model.text_projection.weight
+    )
     with pytest.raises(CheckpointError, match=rf"embed_dim=8 must equal its output width {PROJ}"):
         _wavlink(folder, 8)
 
@@ -107,8 +116,12 @@ def test_missing_text_weights_fail_loudly_instead_of_random_init(saved, tokenize
     weights = load_file(tmp_path / "model.safetensors")
     dropped = [next(k for k in weights if re.search(r"layers?\.1\.", k))]
     dropped += ["text_projection.weight"] if kind == "clip" else []
-    save_file({k: v for k, v in weights.items() if k not in dropped}, tmp_path / "model.safetensors")
-    with pytest.raises(CheckpointError, match=f"{tmp_path} lacks or mis-shapes {len(dropped)} weights") as err:
+    save_file(
+        {k: v for k, v in weights.items() if k not in dropped}, tmp_path / "model.safetensors"
+    )
+    with pytest.raises(
+        CheckpointError, match=f"{tmp_path} lacks or mis-shapes {len(dropped)} weights"
+    ) as err:
         TextTower(_cfg(kind, tmp_path))
     assert all(k.split(".", 1)[-1] in str(err.value) for k in dropped)  # key prefixes may differ
 

@@ -53,9 +53,19 @@ def make_corpus(root: Path, per_class: int = 4, seed: int = 0) -> Path:
             path = f"clips/{subset}/{cat}_{i}.wav"
             (root / path).parent.mkdir(parents=True, exist_ok=True)
             sf.write(root / path, (0.5 * w + 0.01 * rng.standard_normal(n)).astype(np.float32), SR)
-            rows.append({"path": path, "duration": n / SR, "captions": caps, "category": cat,
-                         "subset": subset, "split": "val" if i == per_class else "train",
-                         "synthetic": synthetic, "group_id": f"toy:{cat}:{i}", "source_package": "toy"})
+            rows.append(
+                {
+                    "path": path,
+                    "duration": n / SR,
+                    "captions": caps,
+                    "category": cat,
+                    "subset": subset,
+                    "split": "val" if i == per_class else "train",
+                    "synthetic": synthetic,
+                    "group_id": f"toy:{cat}:{i}",
+                    "source_package": "toy",
+                }
+            )
     (root / "manifest.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     return root
 
@@ -66,14 +76,28 @@ def corpus(tmp_path_factory) -> Path:
 
 
 def cfg_for(corpus: Path, out: Path, **kw) -> TrainConfig:
-    base = dict(model="test", corpus=str(corpus), batch_size=8, clip_seconds=1.0, epochs=2,
-                lr=1e-3, output_dir=str(out), progress=False, num_workers=0, seed=0)
+    base = dict(
+        model="test",
+        corpus=str(corpus),
+        batch_size=8,
+        clip_seconds=1.0,
+        epochs=2,
+        lr=1e-3,
+        output_dir=str(out),
+        progress=False,
+        num_workers=0,
+        seed=0,
+    )
     base.update(kw)
     return TrainConfig(**base)
 
 
 def metrics(run: Path, kind: str = "train") -> list[dict]:
-    return [r for r in map(json.loads, (run / "metrics.jsonl").read_text().splitlines()) if r["kind"] == kind]
+    return [
+        r
+        for r in map(json.loads, (run / "metrics.jsonl").read_text().splitlines())
+        if r["kind"] == kind
+    ]
 
 
 def initial_state(cfg: TrainConfig) -> dict[str, torch.Tensor]:
@@ -96,27 +120,50 @@ def toy_batch(corpus: Path, model):
 def embeddings(model, batch):
     mel, frames, tok = batch
     model.eval()
-    return model.encode_audio(mel, frames), model.encode_text(tok["input_ids"], tok["attention_mask"])
+    return model.encode_audio(mel, frames), model.encode_text(
+        tok["input_ids"], tok["attention_mask"]
+    )
 
 
 # ----------------------------------------------------------------------------------------------
 # config
 # ----------------------------------------------------------------------------------------------
 def test_overrides_are_typed():
-    got = parse_overrides(["--lr=3e-4", "--epochs=2", "--curated=true", "--subsets=sfx,instruments",
-                           "--init_from=null", "--betas=[0.9, 0.98]", "--max_clips=100", "--stage=s2"])
-    assert got == {"lr": 3e-4, "epochs": 2, "curated": True, "subsets": ("sfx", "instruments"),
-                   "init_from": None, "betas": (0.9, 0.98), "max_clips": 100, "stage": "s2"}
+    got = parse_overrides(
+        [
+            "--lr=3e-4",
+            "--epochs=2",
+            "--curated=true",
+            "--subsets=sfx,instruments",
+            "--init_from=null",
+            "--betas=[0.9, 0.98]",
+            "--max_clips=100",
+            "--stage=s2",
+        ]
+    )
+    assert got == {
+        "lr": 3e-4,
+        "epochs": 2,
+        "curated": True,
+        "subsets": ("sfx", "instruments"),
+        "init_from": None,
+        "betas": (0.9, 0.98),
+        "max_clips": 100,
+        "stage": "s2",
+    }
 
 
-@pytest.mark.parametrize("item, message", [
-    ("--lrr=1", "valid keys are"),
-    ("--epochs=1.5", "must be an integer"),
-    ("--curated=maybe", "true or false"),
-    ("--lr=fast", "must be a number"),
-    ("--regime=adapters", "choose one of"),
-    ("lr=1", "--key=value"),
-])
+@pytest.mark.parametrize(
+    "item, message",
+    [
+        ("--lrr=1", "valid keys are"),
+        ("--epochs=1.5", "must be an integer"),
+        ("--curated=maybe", "true or false"),
+        ("--lr=fast", "must be a number"),
+        ("--regime=adapters", "choose one of"),
+        ("lr=1", "--key=value"),
+    ],
+)
 def test_override_errors(item, message):
     with pytest.raises(ConfigError, match=message):
         TrainConfig.from_json(None, [item])
@@ -158,8 +205,16 @@ def test_loss_decreases_on_toy_problem(corpus, tmp_path):
     """Full fine-tuning of the audio tower (text features cached) separates tones, noise and clicks."""
     from wavlink_core.training.engine import train
 
-    cfg = cfg_for(corpus, tmp_path / "run", regime="full", scope="audio", epochs=10, lr=2e-3,
-                  warmup_ratio=0.0, val_every=1000)
+    cfg = cfg_for(
+        corpus,
+        tmp_path / "run",
+        regime="full",
+        scope="audio",
+        epochs=10,
+        lr=2e-3,
+        warmup_ratio=0.0,
+        val_every=1000,
+    )
     summary = train(cfg)
     rows = metrics(Path(summary["run_dir"]))
     assert summary["step"] == 20 and len(rows) == 20
@@ -177,7 +232,9 @@ def test_projector_feature_cache_and_round_trip(corpus, tmp_path):
     from wavlink_core.training.engine import build_model, load_state, train
     from wavlink_core.training.regimes import apply_regime
 
-    cfg = cfg_for(corpus, tmp_path / "run", regime="projector", audio_pooling="mean", epochs=3, lr=1e-2)
+    cfg = cfg_for(
+        corpus, tmp_path / "run", regime="projector", audio_pooling="mean", epochs=3, lr=1e-2
+    )
     start = initial_state(cfg)
     summary = train(cfg)
     run = Path(summary["run_dir"])
@@ -202,13 +259,16 @@ def test_projector_feature_cache_and_round_trip(corpus, tmp_path):
     assert TrainConfig.from_json(run / "train_config.json") == cfg
 
 
-@pytest.mark.parametrize("regime, scope, trains", [
-    ("projector", "both", {"global_token"}),
-    ("lora", "audio", {"global_token", "audio_lora"}),
-    ("lora", "both", {"global_token", "audio_lora", "text_lora"}),
-    ("full", "audio", {"global_token", "audio_tower"}),
-    ("full", "both", {"global_token", "audio_tower", "text_tower"}),
-])
+@pytest.mark.parametrize(
+    "regime, scope, trains",
+    [
+        ("projector", "both", {"global_token"}),
+        ("lora", "audio", {"global_token", "audio_lora"}),
+        ("lora", "both", {"global_token", "audio_lora", "text_lora"}),
+        ("full", "audio", {"global_token", "audio_tower"}),
+        ("full", "both", {"global_token", "audio_tower", "text_tower"}),
+    ],
+)
 def test_regimes(corpus, tmp_path, regime, scope, trains):
     from safetensors.torch import load_file
 
@@ -237,7 +297,9 @@ def test_regimes(corpus, tmp_path, regime, scope, trains):
         targeted = any(f".{t}.weight" in key for t in AUDIO_T + TEXT_T)
         if key.startswith("text.model."):
             if "text_tower" in trains:
-                assert changed or "embeddings" in key, key  # unused token rows may keep their values
+                assert changed or "embeddings" in key, (
+                    key
+                )  # unused token rows may keep their values
             else:
                 assert changed == ("text_lora" in trains and targeted), key
         elif key.startswith("audio.encoder."):
@@ -290,8 +352,19 @@ def test_cli(corpus, tmp_path, capsys):
     assert main(["--help"]) == 0
     assert "--regime=" in capsys.readouterr().out
     path = tmp_path / "run.json"
-    path.write_text(json.dumps({"model": "test", "corpus": str(corpus), "batch_size": 8, "clip_seconds": 1.0,
-                                "regime": "projector", "audio_pooling": "mean", "progress": False}))
+    path.write_text(
+        json.dumps(
+            {
+                "model": "test",
+                "corpus": str(corpus),
+                "batch_size": 8,
+                "clip_seconds": 1.0,
+                "regime": "projector",
+                "audio_pooling": "mean",
+                "progress": False,
+            }
+        )
+    )
     assert main(["--config", str(path), "--lrr=1"]) == 2
     assert "valid keys are" in capsys.readouterr().err
     out = tmp_path / "out"

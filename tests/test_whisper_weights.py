@@ -99,23 +99,31 @@ def test_greedy_decoding_matches_ctranslate2(name, mel, ct2_engines):
         encoded = model.model.encoder(torch.from_numpy(mel)).last_hidden_state
     # Both decoders read the same encoder states: the encoder has its own test above.
     result = ct2_engines[name].generate(
-        ctranslate2.StorageView.from_array(encoded.numpy()), [prompt], beam_size=1, max_length=32,
-        suppress_blank=False, suppress_tokens=[],
+        ctranslate2.StorageView.from_array(encoded.numpy()),
+        [prompt],
+        beam_size=1,
+        max_length=32,
+        suppress_blank=False,
+        suppress_tokens=[],
     )
     expected = result[0].sequences_ids[0]  # excludes the final <|endoftext|>
     assert expected, "reference decoded nothing"
     ids, step_input, past = list(prompt), torch.tensor([prompt]), None
     with torch.inference_mode():
         for _ in range(len(expected) + 1):
-            out = model(encoder_outputs=(encoded,), decoder_input_ids=step_input,
-                        past_key_values=past, use_cache=True)
+            out = model(
+                encoder_outputs=(encoded,),
+                decoder_input_ids=step_input,
+                past_key_values=past,
+                use_cache=True,
+            )
             past = out.past_key_values
             ids.append(int(out.logits[0, -1].argmax()))
             step_input = torch.tensor([[ids[-1]]])
             if ids[-1] == config.eos_token_id:
                 break
     # CTranslate2 stopped on <|endoftext|> (well before max_length) and leaves it out.
-    assert ids[len(prompt):] == [*expected, config.eos_token_id]
+    assert ids[len(prompt) :] == [*expected, config.eos_token_id]
 
 
 @pytest.mark.parametrize("name", REAL)
@@ -146,10 +154,19 @@ def random_whisper(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("random_whisper")
     config = WhisperConfig(
-        vocab_size=51864, d_model=64, encoder_layers=2, decoder_layers=2, encoder_attention_heads=2,
-        decoder_attention_heads=2, encoder_ffn_dim=128, decoder_ffn_dim=128,
+        vocab_size=51864,
+        d_model=64,
+        encoder_layers=2,
+        decoder_layers=2,
+        encoder_attention_heads=2,
+        decoder_attention_heads=2,
+        encoder_ffn_dim=128,
+        decoder_ffn_dim=128,
         max_target_positions=64,
-        bos_token_id=50256, eos_token_id=50256, pad_token_id=50256, decoder_start_token_id=50257,
+        bos_token_id=50256,
+        eos_token_id=50256,
+        pad_token_id=50256,
+        decoder_start_token_id=50257,
     )
     torch.manual_seed(0)
     model = WhisperForConditionalGeneration(config).eval()
@@ -177,9 +194,17 @@ def test_converter_roundtrip_is_exact(random_whisper):
         assert state.keys() == reference.keys()
         for key, value in reference.items():
             torch.testing.assert_close(state[key], value, rtol=0, atol=0, msg=key)
-        for field in ("d_model", "encoder_layers", "decoder_layers", "encoder_attention_heads",
-                      "encoder_ffn_dim", "vocab_size", "max_target_positions",
-                      "decoder_start_token_id", "eos_token_id"):
+        for field in (
+            "d_model",
+            "encoder_layers",
+            "decoder_layers",
+            "encoder_attention_heads",
+            "encoder_ffn_dim",
+            "vocab_size",
+            "max_target_positions",
+            "decoder_start_token_id",
+            "eos_token_id",
+        ):
             assert getattr(config, field) == getattr(model.config, field), field
         assert state["proj_out.weight"] is state["model.decoder.embed_tokens.weight"]
         # CTranslate2 aliases equal tensors (here all the layer norms); each must stay separate.
@@ -257,11 +282,17 @@ def test_dtypes_and_old_binary_versions(tmp_path):
     values = np.array([[1.0, -2.5, 3.140625], [0.0, 1e-3, -7.0]], dtype=np.float32)
     bf16 = (values.view(np.uint32) >> 16).astype(np.uint16)  # bfloat16 = top half of a float32
     q = np.array([[127, -64], [10, -127]], dtype=np.int8)
-    _write_ct2(tmp_path / "v6.bin", {
-        "a/bf16": ("bfloat16", bf16), "a/f16": ("float16", values.astype(np.float16)),
-        "a/q": ("int8", q), "a/q_scale": ("float32", np.array([127.0, 12.7], np.float32)),
-        "a/flag": ("int8", np.array(1, np.int8)),
-    }, {"b/same": "a/f16"})
+    _write_ct2(
+        tmp_path / "v6.bin",
+        {
+            "a/bf16": ("bfloat16", bf16),
+            "a/f16": ("float16", values.astype(np.float16)),
+            "a/q": ("int8", q),
+            "a/q_scale": ("float32", np.array([127.0, 12.7], np.float32)),
+            "a/flag": ("int8", np.array(1, np.int8)),
+        },
+        {"b/same": "a/f16"},
+    )
     model = read_ct2_model(tmp_path / "v6.bin")
     assert (model.spec_name, model.revision) == ("TestSpec", 7)
     widened = (bf16.astype(np.uint32) << 16).view(np.float32)

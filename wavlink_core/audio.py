@@ -39,13 +39,31 @@ DEFAULT_MAX_SECONDS = 600.0
 AudioSource = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview, np.ndarray, tuple, Any]
 
 _MIN_RATE, _MAX_RATE = 1_000, 768_000  # 768 kHz is the highest rate any common converter offers
-_MAX_CHANNELS = 8  # 7.1; also the rule that tells the channel axis of a 2-D array from the time axis
+_MAX_CHANNELS = (
+    8  # 7.1; also the rule that tells the channel axis of a 2-D array from the time axis
+)
 # -120 dBFS: below one LSB of 16-bit PCM, so only digital silence (or sub-LSB dither) counts as silent.
 _SILENCE_PEAK = 1e-6
 _INT_SCALE = {np.dtype(np.int8): 128.0, np.dtype(np.int16): 32768.0, np.dtype(np.int32): 2.0**31}
 _VALID_DTYPES = "int8, int16, int32, uint8, float16, float32, float64"
-_SOUNDFILE_EXTS = {".wav", ".wave", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff", ".au", ".caf", ".w64", ".rf64"}
-_Reader = Callable[[Union[float, None]], tuple[np.ndarray, int]]  # max_seconds -> ((frames, channels), rate)
+_SOUNDFILE_EXTS = {
+    ".wav",
+    ".wave",
+    ".flac",
+    ".ogg",
+    ".oga",
+    ".opus",
+    ".mp3",
+    ".aif",
+    ".aiff",
+    ".au",
+    ".caf",
+    ".w64",
+    ".rf64",
+}
+_Reader = Callable[
+    [Union[float, None]], tuple[np.ndarray, int]
+]  # max_seconds -> ((frames, channels), rate)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -117,16 +135,22 @@ def load_audio_with_info(
         raise ConfigError(f"max_seconds must be > 0 or None, got {max_seconds!r}")
     info, read = _resolve(source, sampling_rate, name)
     if max_seconds is not None and info.duration_s > max_seconds:  # NaN (unknown) compares False
-        raise AudioError(f"{info.source}: too long: {info.duration_s:.1f} s > max_seconds={max_seconds:g} "
-                         "(raise max_seconds, or pass None to disable the limit)")
+        raise AudioError(
+            f"{info.source}: too long: {info.duration_s:.1f} s > max_seconds={max_seconds:g} "
+            "(raise max_seconds, or pass None to disable the limit)"
+        )
     data, rate = read(max_seconds)
     if max_seconds is not None and data.shape[0] > max_seconds * rate:  # the header understated it
-        raise AudioError(f"{info.source}: too long: more than max_seconds={max_seconds:g} s of audio "
-                         "(raise max_seconds, or pass None to disable the limit)")
+        raise AudioError(
+            f"{info.source}: too long: more than max_seconds={max_seconds:g} s of audio "
+            "(raise max_seconds, or pass None to disable the limit)"
+        )
     return _finish(data, rate, info), info
 
 
-def probe_audio(source: AudioSource, sampling_rate: int | None = None, *, name: str | None = None) -> AudioInfo:
+def probe_audio(
+    source: AudioSource, sampling_rate: int | None = None, *, name: str | None = None
+) -> AudioInfo:
     """Describe a source cheaply (files: header only, nothing decoded). Args as in :func:`load_audio`."""
     return _resolve(source, sampling_rate, name)[0]
 
@@ -148,25 +172,39 @@ def _resolve(source: Any, sampling_rate: Any, name: str | None) -> tuple[AudioIn
             raise AudioError(f"{label}: empty bytes (0 bytes)")
         return _resolve_encoded(bytes(source), sampling_rate, label, "")
     label = name or "<array>"
-    if isinstance(source, tuple):  # Gradio's numpy audio: (sampling_rate, int16 (samples, channels))
+    if isinstance(
+        source, tuple
+    ):  # Gradio's numpy audio: (sampling_rate, int16 (samples, channels))
         if len(source) != 2 or source[1] is None:
-            raise AudioError(f"{label}: a tuple source must be (sampling_rate, array), got {len(source)} items")
+            raise AudioError(
+                f"{label}: a tuple source must be (sampling_rate, array), got {len(source)} items"
+            )
         if sampling_rate is not None and sampling_rate != source[0]:
-            raise AudioError(f"{label}: sampling_rate={sampling_rate!r} disagrees with the tuple's {source[0]!r}")
+            raise AudioError(
+                f"{label}: sampling_rate={sampling_rate!r} disagrees with the tuple's {source[0]!r}"
+            )
         sampling_rate, source = source
-    if hasattr(source, "detach") and hasattr(source, "numpy"):  # torch.Tensor, without importing torch
+    if hasattr(source, "detach") and hasattr(
+        source, "numpy"
+    ):  # torch.Tensor, without importing torch
         tensor = source.detach().cpu()
-        source = (tensor.float() if tensor.is_floating_point() and tensor.dtype.itemsize < 4 else tensor).numpy()
+        source = (
+            tensor.float() if tensor.is_floating_point() and tensor.dtype.itemsize < 4 else tensor
+        ).numpy()
     if not isinstance(source, np.ndarray):
-        raise AudioError(f"{label}: unsupported source type {type(source).__name__}; valid: path, bytes, "
-                         "numpy array, torch tensor, (sampling_rate, array) tuple")
+        raise AudioError(
+            f"{label}: unsupported source type {type(source).__name__}; valid: path, bytes, "
+            "numpy array, torch tensor, (sampling_rate, array) tuple"
+        )
     return _resolve_array(source, sampling_rate, label)
 
 
 def _resolve_array(arr: np.ndarray, sampling_rate: Any, label: str) -> tuple[AudioInfo, _Reader]:
     if sampling_rate is None:
-        raise AudioError(f"{label}: sampling_rate is required for array input (got None); pass e.g. "
-                         "sampling_rate=16000 or a (sampling_rate, array) tuple")
+        raise AudioError(
+            f"{label}: sampling_rate is required for array input (got None); pass e.g. "
+            "sampling_rate=16000 or a (sampling_rate, array) tuple"
+        )
     rate = _check_rate(sampling_rate, label)
     if arr.dtype not in _INT_SCALE and arr.dtype != np.uint8 and arr.dtype.kind != "f":
         raise AudioError(f"{label}: unsupported dtype {arr.dtype}; valid: {_VALID_DTYPES}")
@@ -179,8 +217,10 @@ def _resolve_array(arr: np.ndarray, sampling_rate: Any, label: str) -> tuple[Aud
     elif arr.ndim == 2 and arr.shape[0] <= _MAX_CHANNELS:
         frames = arr.T
     else:
-        raise AudioError(f"{label}: unsupported shape {arr.shape}; valid: (samples,), (samples, channels) or "
-                         f"(channels, samples) with at most {_MAX_CHANNELS} channels")
+        raise AudioError(
+            f"{label}: unsupported shape {arr.shape}; valid: (samples,), (samples, channels) or "
+            f"(channels, samples) with at most {_MAX_CHANNELS} channels"
+        )
     info = AudioInfo(label, frames.shape[0] / rate, rate, frames.shape[1], "array", str(arr.dtype))
     return info, lambda _max_seconds: (_to_float32(frames), rate)
 
@@ -193,7 +233,9 @@ def _to_float32(x: np.ndarray) -> np.ndarray:
     return x.astype(np.float32, copy=False)
 
 
-def _resolve_encoded(data: str | bytes, sampling_rate: Any, label: str, ext: str) -> tuple[AudioInfo, _Reader]:
+def _resolve_encoded(
+    data: str | bytes, sampling_rate: Any, label: str, ext: str
+) -> tuple[AudioInfo, _Reader]:
     def opener() -> str | io.BytesIO:
         return data if isinstance(data, str) else io.BytesIO(data)
 
@@ -203,58 +245,112 @@ def _resolve_encoded(data: str | bytes, sampling_rate: Any, label: str, ext: str
         return _resolve_ffmpeg(data, label, ext, getattr(exc, "error_string", str(exc)))
     rate = _check_rate(header.samplerate, label)
     if sampling_rate is not None and sampling_rate != rate:
-        logger.warning("%s: ignoring sampling_rate=%s, the header says %d Hz", label, sampling_rate, rate)
-    info = AudioInfo(label, header.frames / rate, rate, header.channels, header.format, header.subtype)
+        logger.warning(
+            "%s: ignoring sampling_rate=%s, the header says %d Hz", label, sampling_rate, rate
+        )
+    info = AudioInfo(
+        label, header.frames / rate, rate, header.channels, header.format, header.subtype
+    )
 
     def read(max_seconds: float | None) -> tuple[np.ndarray, int]:
         limit = -1 if max_seconds is None else int(max_seconds * rate) + 1
         try:
             frames, _ = sf.read(opener(), frames=limit, dtype="float32", always_2d=True)
         except (RuntimeError, ValueError) as exc:
-            raise AudioError(f"{label}: cannot decode: corrupt {header.format} data "
-                             f"(libsndfile: {getattr(exc, 'error_string', exc)})") from exc
+            raise AudioError(
+                f"{label}: cannot decode: corrupt {header.format} data "
+                f"(libsndfile: {getattr(exc, 'error_string', exc)})"
+            ) from exc
         return frames, rate
 
     return info, read
 
 
-def _resolve_ffmpeg(data: str | bytes, label: str, ext: str, sf_error: str) -> tuple[AudioInfo, _Reader]:
+def _resolve_ffmpeg(
+    data: str | bytes, label: str, ext: str, sf_error: str
+) -> tuple[AudioInfo, _Reader]:
     ffmpeg, ffprobe = shutil.which("ffmpeg"), shutil.which("ffprobe")
     if ffmpeg is None or ffprobe is None:
         if ext in _SOUNDFILE_EXTS or not ext:
-            raise AudioError(f"{label}: cannot decode: not an audio file or corrupt (libsndfile: {sf_error})")
-        raise AudioError(f"{label}: cannot decode {ext} files without ffmpeg, which is not on PATH "
-                         f"(libsndfile: {sf_error}); install the Debian package 'ffmpeg' (apt-get install ffmpeg)")
+            raise AudioError(
+                f"{label}: cannot decode: not an audio file or corrupt (libsndfile: {sf_error})"
+            )
+        raise AudioError(
+            f"{label}: cannot decode {ext} files without ffmpeg, which is not on PATH "
+            f"(libsndfile: {sf_error}); install the Debian package 'ffmpeg' (apt-get install ffmpeg)"
+        )
     logger.debug("%s: libsndfile failed (%s), trying ffmpeg", label, sf_error)
     with _as_file(data) as path:
         probe = subprocess.run(
-            [ffprobe, "-v", "error", "-select_streams", "a:0", "-of", "json", "-show_entries",
-             "stream=sample_rate,channels,codec_name:format=duration,format_name", path],
-            capture_output=True, text=True)
+            [
+                ffprobe,
+                "-v",
+                "error",
+                "-select_streams",
+                "a:0",
+                "-of",
+                "json",
+                "-show_entries",
+                "stream=sample_rate,channels,codec_name:format=duration,format_name",
+                path,
+            ],
+            capture_output=True,
+            text=True,
+        )
     meta = json.loads(probe.stdout or "{}") if probe.returncode == 0 else {}
     if not meta.get("streams"):
-        reason = probe.stderr.strip().splitlines()[-1] if probe.stderr.strip() else "no audio stream"
-        raise AudioError(f"{label}: cannot decode: not an audio file or corrupt "
-                         f"(libsndfile: {sf_error}; ffmpeg: {reason})")
+        reason = (
+            probe.stderr.strip().splitlines()[-1] if probe.stderr.strip() else "no audio stream"
+        )
+        raise AudioError(
+            f"{label}: cannot decode: not an audio file or corrupt "
+            f"(libsndfile: {sf_error}; ffmpeg: {reason})"
+        )
     stream, container = meta["streams"][0], meta.get("format", {})
     rate = _check_rate(int(stream.get("sample_rate", 0)), label)  # ffprobe states it as a string
     try:
         duration = float(container.get("duration", "nan"))
     except ValueError:  # "N/A": e.g. webm from a browser's MediaRecorder states no duration
         duration = math.nan
-    info = AudioInfo(label, duration, rate, int(stream.get("channels") or 1),
-                     f"ffmpeg:{container.get('format_name', '?')}", stream.get("codec_name", "?"))
+    info = AudioInfo(
+        label,
+        duration,
+        rate,
+        int(stream.get("channels") or 1),
+        f"ffmpeg:{container.get('format_name', '?')}",
+        stream.get("codec_name", "?"),
+    )
 
     def read(max_seconds: float | None) -> tuple[np.ndarray, int]:
         # One extra second of output proves "too long" even when the container states no duration.
         limit = [] if max_seconds is None else ["-t", f"{max_seconds + 1.0:.3f}"]
         # Channels are kept and averaged by _finish: ffmpeg's own "-ac 1" mixes at 1/sqrt(2), not the mean.
         with _as_file(data) as path:
-            proc = subprocess.run([ffmpeg, "-nostdin", "-v", "error", "-i", path, "-map", "0:a:0", "-ac",
-                                   str(info.channels), "-ar", str(SAMPLE_RATE), *limit, "-f", "f32le", "pipe:1"],
-                                  capture_output=True)
+            proc = subprocess.run(
+                [
+                    ffmpeg,
+                    "-nostdin",
+                    "-v",
+                    "error",
+                    "-i",
+                    path,
+                    "-map",
+                    "0:a:0",
+                    "-ac",
+                    str(info.channels),
+                    "-ar",
+                    str(SAMPLE_RATE),
+                    *limit,
+                    "-f",
+                    "f32le",
+                    "pipe:1",
+                ],
+                capture_output=True,
+            )
         if proc.returncode != 0:
-            raise AudioError(f"{label}: cannot decode: ffmpeg failed: {proc.stderr.decode(errors='replace').strip()}")
+            raise AudioError(
+                f"{label}: cannot decode: ffmpeg failed: {proc.stderr.decode(errors='replace').strip()}"
+            )
         pcm = np.frombuffer(proc.stdout, dtype="<f4").astype(np.float32)
         return pcm[: pcm.size - pcm.size % info.channels].reshape(-1, info.channels), SAMPLE_RATE
 
@@ -275,10 +371,16 @@ def _as_file(data: str | bytes) -> Iterator[str]:
 
 
 def _check_rate(rate: Any, label: str) -> int:
-    ok = isinstance(rate, (numbers.Real, np.number)) and not isinstance(rate, bool) and math.isfinite(rate)
+    ok = (
+        isinstance(rate, (numbers.Real, np.number))
+        and not isinstance(rate, bool)
+        and math.isfinite(rate)
+    )
     if not ok or rate != int(rate) or not _MIN_RATE <= rate <= _MAX_RATE:
-        raise AudioError(f"{label}: invalid sampling rate {rate!r}; valid: an integer number of Hz "
-                         f"from {_MIN_RATE} to {_MAX_RATE}")
+        raise AudioError(
+            f"{label}: invalid sampling rate {rate!r}; valid: an integer number of Hz "
+            f"from {_MIN_RATE} to {_MAX_RATE}"
+        )
     return int(rate)
 
 
@@ -288,15 +390,21 @@ def _finish(frames: np.ndarray, rate: int, info: AudioInfo) -> np.ndarray:
         raise AudioError(f"{info.source}: empty (0 samples)")
     finite = np.isfinite(frames)
     if not finite.all():
-        raise AudioError(f"{info.source}: {finite.size - int(finite.sum())} non-finite values (NaN/Inf) "
-                         "in the audio; valid audio is finite")
+        raise AudioError(
+            f"{info.source}: {finite.size - int(finite.sum())} non-finite values (NaN/Inf) "
+            "in the audio; valid audio is finite"
+        )
     mono = frames.mean(axis=1, dtype=np.float32) if frames.shape[1] > 1 else frames[:, 0]
     peak = float(np.abs(mono).max())
     if peak < _SILENCE_PEAK:
         if float(np.abs(frames).max()) >= _SILENCE_PEAK:
-            raise AudioError(f"{info.source}: silent after averaging {frames.shape[1]} channels to mono "
-                             "(the channels cancel out, e.g. opposite phase)")
-        raise AudioError(f"{info.source}: silent (digital silence: peak {peak:.1e} < {_SILENCE_PEAK:g})")
+            raise AudioError(
+                f"{info.source}: silent after averaging {frames.shape[1]} channels to mono "
+                "(the channels cancel out, e.g. opposite phase)"
+            )
+        raise AudioError(
+            f"{info.source}: silent (digital silence: peak {peak:.1e} < {_SILENCE_PEAK:g})"
+        )
     if rate != SAMPLE_RATE:
         mono = soxr.resample(np.ascontiguousarray(mono), rate, SAMPLE_RATE, quality="HQ")
     return np.ascontiguousarray(mono, dtype=np.float32)

@@ -46,7 +46,9 @@ def cmd_embed(args: argparse.Namespace) -> int:
     np.save(out, emb)
     # The row order is the argument order; write it down so the .npy is never ambiguous.
     out.with_suffix(".txt").write_text("".join(f"{f}\n" for f in args.files))
-    print(f"{emb.shape[0]} embeddings of size {emb.shape[1]} → {out} (rows: {out.with_suffix('.txt')})")
+    print(
+        f"{emb.shape[0]} embeddings of size {emb.shape[1]} → {out} (rows: {out.with_suffix('.txt')})"
+    )
     return 0
 
 

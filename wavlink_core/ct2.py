@@ -218,8 +218,12 @@ def read_ct2_model(paths: Path | str | list[Path] | list[str]) -> Ct2Model:
     finally:
         stream.close()
     logger.debug(
-        "read %d variables (%d aliases) of %s rev %d from %s", len(model.variables),
-        len(model.aliases), model.spec_name, model.revision, _describe(model.sources),
+        "read %d variables (%d aliases) of %s rev %d from %s",
+        len(model.variables),
+        len(model.aliases),
+        model.spec_name,
+        model.revision,
+        _describe(model.sources),
     )
     return model
 

@@ -80,10 +80,16 @@ def log_mel_spectrogram(
     squeeze = x.dim() == 1
     x = x.reshape(-1, x.shape[-1])
     n_samples = n_frames * HOP_LENGTH
-    x = x[:, :n_samples] if x.shape[1] >= n_samples else torch.nn.functional.pad(x, (0, n_samples - x.shape[1]))
+    x = (
+        x[:, :n_samples]
+        if x.shape[1] >= n_samples
+        else torch.nn.functional.pad(x, (0, n_samples - x.shape[1]))
+    )
 
     window = torch.hann_window(N_FFT, device=x.device)
-    stft = torch.stft(x, N_FFT, HOP_LENGTH, window=window, center=True, pad_mode="reflect", return_complex=True)
+    stft = torch.stft(
+        x, N_FFT, HOP_LENGTH, window=window, center=True, pad_mode="reflect", return_complex=True
+    )
     # Whisper drops the last of the n_frames + 1 STFT frames; contiguous keeps the matmul on its fast path.
     power = (stft[..., :-1].abs() ** 2).contiguous()
     log_spec = torch.clamp(filters @ power, min=1e-10).log10()
@@ -110,7 +116,9 @@ def frames_for(num_samples: int, *, min_frames: int = MIN_FRAMES, pad_to_30s: bo
         An even frame count in [min_frames, 3000].
     """
     if not isinstance(min_frames, int) or min_frames % 2 or not 2 <= min_frames <= N_FRAMES:
-        raise ConfigError(f"min_frames must be an even integer in [2, {N_FRAMES}], got {min_frames!r}")
+        raise ConfigError(
+            f"min_frames must be an even integer in [2, {N_FRAMES}], got {min_frames!r}"
+        )
     if num_samples < 0:
         raise ConfigError(f"num_samples must be >= 0, got {num_samples!r}")
     if pad_to_30s:
@@ -146,7 +154,9 @@ def batch_log_mel(
         raise ConfigError("waves must hold at least one waveform, got an empty list")
     flat = [torch.as_tensor(w).float() for w in waves]
     if any(w.dim() != 1 for w in flat):
-        raise ConfigError(f"each wave must be 1-D (N,), got shapes {[tuple(w.shape) for w in flat]}")
+        raise ConfigError(
+            f"each wave must be 1-D (N,), got shapes {[tuple(w.shape) for w in flat]}"
+        )
     frames = [frames_for(w.shape[0], min_frames=min_frames, pad_to_30s=pad_to_30s) for w in flat]
     n_samples = max(frames) * HOP_LENGTH
     batch = torch.zeros(len(flat), n_samples, device=flat[0].device)

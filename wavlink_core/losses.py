@@ -329,8 +329,7 @@ class MatryoshkaLoss(nn.Module):
         weights = [float(w) for w in weights]
         if len(weights) != len(dims):
             raise ConfigError(
-                f"weights must have one entry per dim ({len(dims)} for {dims}); "
-                f"got {len(weights)}"
+                f"weights must have one entry per dim ({len(dims)} for {dims}); got {len(weights)}"
             )
         for w in weights:
             if not (math.isfinite(w) and w >= 0.0):

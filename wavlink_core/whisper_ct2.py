@@ -39,10 +39,13 @@ def whisper_sinusoids(length: int, channels: int, max_timescale: float = 10000.0
     return np.concatenate([np.sin(scaled), np.cos(scaled)], axis=1).astype(np.float32)
 
 
-
 # Scalar attributes that make the decoder a plain pre-norm GELU Whisper decoder.
-_EXPECTED_FLAGS = {"decoder/activation": 3, "decoder/alibi": 0, "decoder/pre_norm": 1,
-                   "decoder/start_from_zero_embedding": 0}  # activation 3 = Activation.GELU
+_EXPECTED_FLAGS = {
+    "decoder/activation": 3,
+    "decoder/alibi": 0,
+    "decoder/pre_norm": 1,
+    "decoder/start_from_zero_embedding": 0,
+}  # activation 3 = Activation.GELU
 _TOP_LEVEL = {
     "model.encoder.conv1.weight": "encoder/conv1/weight",
     "model.encoder.conv1.bias": "encoder/conv1/bias",
@@ -56,8 +59,10 @@ _TOP_LEVEL = {
     "model.decoder.layer_norm.bias": "decoder/layer_norm/beta",
 }
 _PER_LAYER = {  # HF module -> CTranslate2 scope, for plain linear and layer-norm blocks
-    "self_attn_layer_norm": "self_attention/layer_norm", "fc1": "ffn/linear_0",
-    "fc2": "ffn/linear_1", "final_layer_norm": "ffn/layer_norm",
+    "self_attn_layer_norm": "self_attention/layer_norm",
+    "fc1": "ffn/linear_0",
+    "fc2": "ffn/linear_1",
+    "final_layer_norm": "ffn/layer_norm",
 }
 
 
@@ -94,8 +99,9 @@ def ct2_to_hf(model: Ct2Model, source: WhisperSource) -> tuple[transformers.Whis
             _split_attention(out, take, src + "self_attention/", dst + "self_attn.", d_model)
             if side == "decoder":
                 blocks["encoder_attn_layer_norm"] = "attention/layer_norm"
-                _split_attention(out, take, src + "attention/", dst + "encoder_attn.", d_model,
-                                 cross=True)
+                _split_attention(
+                    out, take, src + "attention/", dst + "encoder_attn.", d_model, cross=True
+                )
             for hf, ct2 in blocks.items():
                 norm = ct2.endswith("layer_norm")
                 out[f"{dst}{hf}.weight"] = take(f"{src}{ct2}/{'gamma' if norm else 'weight'}")
@@ -134,22 +140,34 @@ def _split_attention(out: dict, take: Callable, src: str, dst: str, d: int, cros
         weights += _split_rows(take(src + "linear_1/weight"), 2, d, src)
         biases += _split_rows(take(src + "linear_1/bias"), 2, d, src)
     out_scope = src + ("linear_2/" if cross else "linear_1/")
-    out.update({
-        f"{dst}q_proj.weight": weights[0], f"{dst}q_proj.bias": biases[0],
-        f"{dst}k_proj.weight": weights[-2], f"{dst}v_proj.weight": weights[-1],
-        f"{dst}v_proj.bias": biases[-1], f"{dst}out_proj.weight": take(out_scope + "weight"),
-        f"{dst}out_proj.bias": take(out_scope + "bias"),
-    })
+    out.update(
+        {
+            f"{dst}q_proj.weight": weights[0],
+            f"{dst}q_proj.bias": biases[0],
+            f"{dst}k_proj.weight": weights[-2],
+            f"{dst}v_proj.weight": weights[-1],
+            f"{dst}v_proj.bias": biases[-1],
+            f"{dst}out_proj.weight": take(out_scope + "weight"),
+            f"{dst}out_proj.bias": take(out_scope + "bias"),
+        }
+    )
 
 
 def _split_rows(array: np.ndarray, parts: int, d: int, where: str) -> list[np.ndarray]:
     if array.shape[0] != parts * d:
         raise CheckpointError(f"{where}: {array.shape[0]} rows, expected {parts} x d_model={d}")
-    return [array[i * d:(i + 1) * d] for i in range(parts)]
+    return [array[i * d : (i + 1) * d] for i in range(parts)]
 
 
-def _make_config(model: Ct2Model, source: WhisperSource, out: dict, num_layers: dict,
-                 d_model: int, n_mels: int, tied: bool) -> transformers.WhisperConfig:
+def _make_config(
+    model: Ct2Model,
+    source: WhisperSource,
+    out: dict,
+    num_layers: dict,
+    d_model: int,
+    n_mels: int,
+    tied: bool,
+) -> transformers.WhisperConfig:
     from transformers import WhisperConfig
 
     # Every released Whisper has 64-dim heads; files from old converters may omit num_heads.
@@ -158,15 +176,24 @@ def _make_config(model: Ct2Model, source: WhisperSource, out: dict, num_layers: 
     ct2_config = json.loads(source.config_path.read_text()) if source.config_path else {}
     eot, sot = _special_ids(source, vocab_size)
     return WhisperConfig(
-        vocab_size=vocab_size, num_mel_bins=n_mels, d_model=d_model,
-        encoder_layers=num_layers["encoder"], decoder_layers=num_layers["decoder"],
-        encoder_attention_heads=heads["encoder"], decoder_attention_heads=heads["decoder"],
+        vocab_size=vocab_size,
+        num_mel_bins=n_mels,
+        d_model=d_model,
+        encoder_layers=num_layers["encoder"],
+        decoder_layers=num_layers["decoder"],
+        encoder_attention_heads=heads["encoder"],
+        decoder_attention_heads=heads["decoder"],
         encoder_ffn_dim=out["model.encoder.layers.0.fc1.weight"].shape[0],
         decoder_ffn_dim=out["model.decoder.layers.0.fc1.weight"].shape[0],
         max_source_positions=out["model.encoder.embed_positions.weight"].shape[0],
         max_target_positions=out["model.decoder.embed_positions.weight"].shape[0],
-        activation_function="gelu", scale_embedding=False, tie_word_embeddings=tied,
-        bos_token_id=eot, eos_token_id=eot, pad_token_id=eot, decoder_start_token_id=sot,
+        activation_function="gelu",
+        scale_embedding=False,
+        tie_word_embeddings=tied,
+        bos_token_id=eot,
+        eos_token_id=eot,
+        pad_token_id=eot,
+        decoder_start_token_id=sot,
         suppress_tokens=ct2_config.get("suppress_ids"),
         begin_suppress_tokens=ct2_config.get("suppress_ids_begin"),
     )

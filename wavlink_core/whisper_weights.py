@@ -114,7 +114,7 @@ def locate_whisper(name_or_path: str | Path) -> WhisperSource:
     if isinstance(name_or_path, str) and text in WHISPER_SOURCES:
         return _locate_registry(text, WHISPER_SOURCES[text])
     if text.startswith(HUB_PREFIX):
-        return _locate_folder(_download_hub(text[len(HUB_PREFIX):]), name=text)
+        return _locate_folder(_download_hub(text[len(HUB_PREFIX) :]), name=text)
     path = Path(text).expanduser()
     if path.is_file() and path.name.startswith("model.bin"):
         path = path.parent
@@ -188,9 +188,14 @@ def load_whisper(
     if encoder_only:
         state = {k[14:]: v for k, v in state.items() if k.startswith("model.encoder.")}
     logger.info(
-        "loaded Whisper %r (%s, d_model=%d, %d+%d layers, vocab %d) in %.2fs", source.name,
-        source.kind, config.d_model, config.encoder_layers, config.decoder_layers,
-        config.vocab_size, time.perf_counter() - start,
+        "loaded Whisper %r (%s, d_model=%d, %d+%d layers, vocab %d) in %.2fs",
+        source.name,
+        source.kind,
+        config.d_model,
+        config.encoder_layers,
+        config.decoder_layers,
+        config.vocab_size,
+        time.perf_counter() - start,
     )
     return config, state
 
@@ -225,8 +230,13 @@ def _locate_folder(folder: Path, *, name: str) -> WhisperSource:
     single = folder / "model.safetensors"
     safetensors = [single] if single.is_file() else sorted(folder.glob("*.safetensors"))
     if safetensors and (folder / "config.json").is_file():
-        return WhisperSource(name, "hf", tuple(safetensors), folder / "config.json",
-                             _existing([folder], "tokenizer.json"))
+        return WhisperSource(
+            name,
+            "hf",
+            tuple(safetensors),
+            folder / "config.json",
+            _existing([folder], "tokenizer.json"),
+        )
     pickles = sorted(p.name for p in folder.iterdir() if p.suffix in _PICKLE_SUFFIXES)
     if pickles and not safetensors:
         raise CheckpointError(
@@ -259,8 +269,11 @@ def _ct2_source(folders: list[Path], *, name: str) -> WhisperSource:
             f"({[str(p) for p in parts.values()]}); a package or part is missing"
         )
     return WhisperSource(
-        name, "ct2", tuple(whole) or tuple(parts[i] for i in sorted(parts)),
-        _existing(folders, "config.json"), _existing(folders, "tokenizer.json"),
+        name,
+        "ct2",
+        tuple(whole) or tuple(parts[i] for i in sorted(parts)),
+        _existing(folders, "config.json"),
+        _existing(folders, "tokenizer.json"),
         _existing(folders, "vocabulary.json") or _existing(folders, "vocabulary.txt"),
     )
 
@@ -302,8 +315,8 @@ def _load_hf(source: WhisperSource, dtype: torch.dtype) -> tuple[transformers.Wh
             raise CheckpointError(f"cannot read {path}: {exc}") from exc
         for key, tensor in tensors.items():
             # A bare WhisperModel saves "encoder."/"decoder." without the "model." prefix.
-            state["model." + key if key.startswith(("encoder.", "decoder.")) else key] = (
-                tensor.to(dtype)
+            state["model." + key if key.startswith(("encoder.", "decoder.")) else key] = tensor.to(
+                dtype
             )
     return config, state
 

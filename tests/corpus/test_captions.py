@@ -21,7 +21,10 @@ def test_footsteps_surface_and_gait() -> None:
 
 
 def test_door_material_and_action() -> None:
-    assert fill("a {mat}door {door}", {"surface": "metal", "action": "close"}) == "a metal door closing"
+    assert (
+        fill("a {mat}door {door}", {"surface": "metal", "action": "close"})
+        == "a metal door closing"
+    )
     assert _captions("doors/door1-open.ogg")[0] == "a door opening"
 
 
@@ -34,7 +37,9 @@ def test_distance_forms_only_when_true() -> None:
 
 
 def test_description_comes_first_and_keys_are_deterministic() -> None:
-    caps = make_captions(("a train passing",), {}, "k1", description="Steam train station departure")
+    caps = make_captions(
+        ("a train passing",), {}, "k1", description="Steam train station departure"
+    )
     assert caps[0] == "Steam train station departure" and "a train passing" in caps
     assert make_captions(("a dog barking",), {}, "x") == make_captions(("a dog barking",), {}, "x")
 
@@ -43,7 +48,9 @@ def test_user_typed_forms_appear_across_clips() -> None:
     seen = set()
     for i in range(40):
         for cap in make_captions(("a cow mooing", "cattle mooing"), {}, f"clip{i}"):
-            seen.add(cap.split(" a cow")[0] if cap.startswith(("the sound of", "close-up of")) else cap)
+            seen.add(
+                cap.split(" a cow")[0] if cap.startswith(("the sound of", "close-up of")) else cap
+            )
     assert "the sound of" in seen and "close-up of" in seen
 
 
@@ -51,5 +58,7 @@ def test_surface_from_file_name_when_folder_matched() -> None:
     from wavlink_core.corpus import handlers
     from wavlink_core.corpus.sources import source_by_name
 
-    spec = handlers.generic(source_by_name("ufoai-sound"), Path("."), ["sound/footsteps/carpet3.ogg"], {})[0]
+    spec = handlers.generic(
+        source_by_name("ufoai-sound"), Path("."), ["sound/footsteps/carpet3.ogg"], {}
+    )[0]
     assert spec.category == "footsteps" and spec.captions[0] == "footsteps on carpet"

@@ -31,7 +31,11 @@ def _rcc(version: int, compress: bool) -> bytes:
         enc = name.encode("utf-16-be")
         names += struct.pack(">HI", len(name), 0) + enc
     payload_dog = b"OggS-fake-audio" * 3
-    stored = struct.pack(">I", len(payload_dog)) + zlib.compress(payload_dog) if compress else payload_dog
+    stored = (
+        struct.pack(">I", len(payload_dog)) + zlib.compress(payload_dog)
+        if compress
+        else payload_dog
+    )
     data = struct.pack(">I", len(stored)) + stored
     readme_off = len(data)
     data += struct.pack(">I", 2) + b"hi"
@@ -44,13 +48,21 @@ def _rcc(version: int, compress: bool) -> bytes:
         return struct.pack(">IHHHI", name_o, flags, 0, 0, data_o) + extra
 
     # 0 root -> children 1..2 ; 1 sounds -> child 3 ; 2 readme ; 3 dog
-    tree = (dir_node(0, 2, 1) + dir_node(name_off["sounds"], 1, 3)
-            + file_node(name_off["readme.txt"], 0, readme_off) + file_node(name_off["dog.ogg"], 1 if compress else 0, 0))
+    tree = (
+        dir_node(0, 2, 1)
+        + dir_node(name_off["sounds"], 1, 3)
+        + file_node(name_off["readme.txt"], 0, readme_off)
+        + file_node(name_off["dog.ogg"], 1 if compress else 0, 0)
+    )
     header_len = 20 if version < 3 else 24
     tree_o = header_len
     data_o = tree_o + len(tree)
     names_o = data_o + len(data)
-    header = b"qres" + struct.pack(">IIII", version, tree_o, data_o, names_o) + (b"\0" * 4 if version >= 3 else b"")
+    header = (
+        b"qres"
+        + struct.pack(">IIII", version, tree_o, data_o, names_o)
+        + (b"\0" * 4 if version >= 3 else b"")
+    )
     return header + tree + data + names
 
 
@@ -79,11 +91,20 @@ def _cat(entries: list[tuple[str, bytes]]) -> bytes:
 
 def test_opensfx_cat_parser() -> None:
     wav = _wav_bytes()
-    blob = _cat([('"Ship horn". Original by someone. License: CC-BY 3.0', wav), ("Unused/Nothing", b""),
-                 ("Tropical: Lion roar", wav)])
-    got = list(iter_opensfx_cat(blob))  # the audio-less placeholder (as in the real file) is skipped
-    assert [(i, d) for i, d, _ in got] == [(0, '"Ship horn". Original by someone. License: CC-BY 3.0'),
-                                           (2, "Tropical: Lion roar")]
+    blob = _cat(
+        [
+            ('"Ship horn". Original by someone. License: CC-BY 3.0', wav),
+            ("Unused/Nothing", b""),
+            ("Tropical: Lion roar", wav),
+        ]
+    )
+    got = list(
+        iter_opensfx_cat(blob)
+    )  # the audio-less placeholder (as in the real file) is skipped
+    assert [(i, d) for i, d, _ in got] == [
+        (0, '"Ship horn". Original by someone. License: CC-BY 3.0'),
+        (2, "Tropical: Lion roar"),
+    ]
     assert all(w == wav for _, _, w in got)
 
 

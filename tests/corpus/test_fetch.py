@@ -37,8 +37,10 @@ def test_source_table() -> None:
         sources_for(["sfx", "musik"])
 
 
-@pytest.mark.skipif(not os.environ.get("WAVLINK_NETWORK_TESTS") or shutil.which("apt-get") is None,
-                    reason="needs the Debian registry; set WAVLINK_NETWORK_TESTS=1")
+@pytest.mark.skipif(
+    not os.environ.get("WAVLINK_NETWORK_TESTS") or shutil.which("apt-get") is None,
+    reason="needs the Debian registry; set WAVLINK_NETWORK_TESTS=1",
+)
 def test_apt_download(tmp_path: Path) -> None:
     path = fetch("sound-icons", "apt", tmp_path)
     assert path.name.startswith("sound-icons_") and path.stat().st_size > 100_000

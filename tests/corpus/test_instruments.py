@@ -31,10 +31,18 @@ def test_hydrogen_drumkit_xml(tmp_path: Path) -> None:
     kit = tmp_path / "usr/share/hydrogen/data/drumkits/The Black Pearl 1.0"
     kit.mkdir(parents=True)
     (kit / "drumkit.xml").write_text(KIT)
-    rels = [f"usr/share/hydrogen/data/drumkits/The Black Pearl 1.0/{n}" for n in
-            ("PearlSnareRimshot-Softest.wav", "PearlSnareRimshot-Hardest.wav", "SabianHatSwish-Hard.wav")]
-    specs = {s.rel.split("/")[-1]: s for s in
-             handlers.hydrogen(source_by_name("hydrogen-drumkits"), tmp_path, rels, {})}
+    rels = [
+        f"usr/share/hydrogen/data/drumkits/The Black Pearl 1.0/{n}"
+        for n in (
+            "PearlSnareRimshot-Softest.wav",
+            "PearlSnareRimshot-Hardest.wav",
+            "SabianHatSwish-Hard.wav",
+        )
+    ]
+    specs = {
+        s.rel.split("/")[-1]: s
+        for s in handlers.hydrogen(source_by_name("hydrogen-drumkits"), tmp_path, rels, {})
+    }
     soft, hard = specs["PearlSnareRimshot-Softest.wav"], specs["PearlSnareRimshot-Hardest.wav"]
     assert soft.category == "rimshot" and soft.captions[0] == "a snare rimshot played softly"
     assert hard.captions[0] == "a snare rimshot played hard"
@@ -53,9 +61,17 @@ def test_instrument_names_from_samples() -> None:
 
 
 def test_guitar_strum_and_organ() -> None:
-    strum = handlers._strum(source_by_name("hydrogen-drumkits-effects"), "kits/belofilms_GuitarStrums/Amajor_DOWN_00.flac")
-    assert strum is not None and strum.captions[0] == "an acoustic guitar strumming an A major chord, downstroke"
-    organ = handlers.organ(source_by_name("grandorgue-demo"), Path("."), ["x.orgue/Bourdon8/054-F#.wav"], {})
+    strum = handlers._strum(
+        source_by_name("hydrogen-drumkits-effects"),
+        "kits/belofilms_GuitarStrums/Amajor_DOWN_00.flac",
+    )
+    assert (
+        strum is not None
+        and strum.captions[0] == "an acoustic guitar strumming an A major chord, downstroke"
+    )
+    organ = handlers.organ(
+        source_by_name("grandorgue-demo"), Path("."), ["x.orgue/Bourdon8/054-F#.wav"], {}
+    )
     assert organ[0].captions[0] == "a pipe organ playing F#3 on the bourdon stop"
     assert midi_note_name(60) == "C4"
 
@@ -64,7 +80,9 @@ def test_gm_grid_and_midi_file() -> None:
     slots = grid()
     assert len(GM_PROGRAMS) == 128
     assert len(slots) == 128 * 3 * 2 + len(GM_DRUMS) * 2
-    assert all(ch != 9 for ch, *_ in slots[: 128 * 6]) and all(ch == 9 for ch, *_ in slots[128 * 6:])
+    assert all(ch != 9 for ch, *_ in slots[: 128 * 6]) and all(
+        ch == 9 for ch, *_ in slots[128 * 6 :]
+    )
     blob = midi_bytes(slots[:4])
     assert blob[:4] == b"MThd" and blob[14:18] == b"MTrk"
     (length,) = struct.unpack(">I", blob[18:22])

@@ -106,7 +106,9 @@ def test_table_is_well_formed() -> None:
     assert len(RULES) >= 100
     for rule in RULES:
         assert rule.phrases and all(p.strip() for p in rule.phrases)
-        if not rule.category.startswith("_") and rule.category not in {"kiss"}:  # no AudioSet class exists
+        if not rule.category.startswith("_") and rule.category not in {
+            "kiss"
+        }:  # no AudioSet class exists
             assert rule.audioset, f"rule {rule.category!r} maps to no AudioSet class"
     # the voice/music/ui guards must come before every real category
     assert cats.index("_voice") == 0 and cats.index("_ui") < cats.index("footsteps")

@@ -35,10 +35,16 @@ def test_room_irs_decay() -> None:
 
 
 def test_captions_compose() -> None:
-    assert _captions("mixture", ["a dog barking", "rain falling", "bed"], None, False)[0] == \
-        "a dog barking with rain falling in the background"
-    assert _captions("distant", ["a dog barking"], None, False)[0] == "a dog barking in the distance"
-    seq = _captions("sequence", ["someone walking on gravel"], ("wind blowing", "outside in the wind"), False)
+    assert (
+        _captions("mixture", ["a dog barking", "rain falling", "bed"], None, False)[0]
+        == "a dog barking with rain falling in the background"
+    )
+    assert (
+        _captions("distant", ["a dog barking"], None, False)[0] == "a dog barking in the distance"
+    )
+    seq = _captions(
+        "sequence", ["someone walking on gravel"], ("wind blowing", "outside in the wind"), False
+    )
     assert "someone walking on gravel outside in the wind" in seq
 
 
@@ -46,14 +52,30 @@ def test_synthesize_keeps_splits_and_caches(tmp_path: Path) -> None:
     rng = np.random.default_rng(2)
     rows = []
     for split in ("train", "test"):
-        for cat, phrase in (("footsteps", "footsteps on gravel"), ("dog", "a dog barking"), ("rain", "rain falling")):
+        for cat, phrase in (
+            ("footsteps", "footsteps on gravel"),
+            ("dog", "a dog barking"),
+            ("rain", "rain falling"),
+        ):
             for k in range(3):
                 rel = f"clips/sfx/{split}_{cat}_{k}.flac"
                 (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
                 sf.write(tmp_path / rel, rng.standard_normal(4000).astype(np.float32) * 0.2, 16000)
-                rows.append({"path": rel, "category": cat, "captions": [phrase], "modifiers": {"surface": "gravel"},
-                             "group_id": f"p:{cat}{split}", "licence": "CC0", "source_package": "p",
-                             "subset": "sfx", "synthetic": False, "split": split, "audio_sha1": rel})
+                rows.append(
+                    {
+                        "path": rel,
+                        "category": cat,
+                        "captions": [phrase],
+                        "modifiers": {"surface": "gravel"},
+                        "group_id": f"p:{cat}{split}",
+                        "licence": "CC0",
+                        "source_package": "p",
+                        "subset": "sfx",
+                        "synthetic": False,
+                        "split": split,
+                        "audio_sha1": rel,
+                    }
+                )
     made = synthesize(rows, tmp_path, 12, seed=1)
     assert made and all(r["synthetic"] for r in made)
     by_group = {r["group_id"]: r["split"] for r in rows}

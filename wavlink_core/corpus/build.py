@@ -92,7 +92,13 @@ def process_file(task: tuple[str, str, str, str, str]) -> tuple[str, list[dict],
         tmp = dest.with_suffix(".tmp.flac")
         sf.write(tmp, pcm, SAMPLE_RATE, format="FLAC", subtype="PCM_16")
         os.replace(tmp, dest)
-        outs.append({"path": rel, "duration": round(pcm.size / SAMPLE_RATE, 3), "audio_sha1": audio_sha1(pcm)})
+        outs.append(
+            {
+                "path": rel,
+                "duration": round(pcm.size / SAMPLE_RATE, 3),
+                "audio_sha1": audio_sha1(pcm),
+            }
+        )
     return key, outs, None
 
 
@@ -100,8 +106,13 @@ def _hash_order(s: str) -> str:
     return hashlib.sha1(s.encode()).hexdigest()
 
 
-def balance(specs: list[tuple[Source, ClipSpec]], *, max_per_category: int | None, speech_cap: float,
-            rendered_cap: float) -> list[tuple[Source, ClipSpec]]:
+def balance(
+    specs: list[tuple[Source, ClipSpec]],
+    *,
+    max_per_category: int | None,
+    speech_cap: float,
+    rendered_cap: float,
+) -> list[tuple[Source, ClipSpec]]:
     """Cap clips per category, then speech and rendered audio to a fraction of the total.
 
     Speech is subsampled round-robin over languages so a cap keeps language variety. The
@@ -152,8 +163,9 @@ def _load_state(path: Path) -> dict[str, dict]:
     return state
 
 
-def collect(sources: list[Source], work: Path, subsets: set[str], *,
-            roots: dict[str, Path] | None = None) -> tuple[list[tuple[Source, ClipSpec]], dict[str, Path]]:
+def collect(
+    sources: list[Source], work: Path, subsets: set[str], *, roots: dict[str, Path] | None = None
+) -> tuple[list[tuple[Source, ClipSpec]], dict[str, Path]]:
     """Fetch, unpack and label every source; returns labelled specs and each package's root."""
     specs: list[tuple[Source, ClipSpec]] = []
     pkg_roots: dict[str, Path] = {}
@@ -166,7 +178,9 @@ def collect(sources: list[Source], work: Path, subsets: set[str], *,
                 comps = {c: roots[c] for c in src.companions if c in roots}
             else:
                 root = unpack_archive(fetch(src.name, src.registry, work), work / "x" / src.name)
-                comps = {c: unpack_archive(fetch(c, "apt", work), work / "x" / c) for c in src.companions}
+                comps = {
+                    c: unpack_archive(fetch(c, "apt", work), work / "x" / c) for c in src.companions
+                }
         except Exception as err:  # noqa: BLE001 - a missing package must not stop the others
             log.error("skipping %s: %s", src.name, err)
             continue
@@ -181,10 +195,20 @@ def collect(sources: list[Source], work: Path, subsets: set[str], *,
     return specs, pkg_roots
 
 
-def build(out: Path, work: Path, subsets: list[str], *, max_per_category: int | None = None, jobs: int = 2,
-          speech_cap: float = 0.4, rendered_cap: float = 0.1, sources: list[Source] | None = None,
-          roots: dict[str, Path] | None = None, extra: list[tuple[Source, ClipSpec, Path]] | None = None,
-          scenes: int = 0) -> dict:
+def build(
+    out: Path,
+    work: Path,
+    subsets: list[str],
+    *,
+    max_per_category: int | None = None,
+    jobs: int = 2,
+    speech_cap: float = 0.4,
+    rendered_cap: float = 0.1,
+    sources: list[Source] | None = None,
+    roots: dict[str, Path] | None = None,
+    extra: list[tuple[Source, ClipSpec, Path]] | None = None,
+    scenes: int = 0,
+) -> dict:
     """Build (or resume) the corpus in ``out``; see the module doc.
 
     Args:
@@ -210,11 +234,15 @@ def build(out: Path, work: Path, subsets: list[str], *, max_per_category: int | 
     srcs = sources if sources is not None else sources_for(subsets)
     specs, pkg_roots = collect(srcs, work, wanted, roots=roots)
     phases = {"fetch_unpack_label_s": round(time.time() - t0, 1)}
-    abs_path: dict[tuple[str, str], Path] = {(s.name, c.rel): pkg_roots[s.name] / c.rel for s, c in specs}
+    abs_path: dict[tuple[str, str], Path] = {
+        (s.name, c.rel): pkg_roots[s.name] / c.rel for s, c in specs
+    }
     for src, spec, path in extra or []:
         specs.append((src, spec))
         abs_path[(src.name, spec.rel)] = path
-    specs = balance(specs, max_per_category=max_per_category, speech_cap=speech_cap, rendered_cap=rendered_cap)
+    specs = balance(
+        specs, max_per_category=max_per_category, speech_cap=speech_cap, rendered_cap=rendered_cap
+    )
 
     state_path = out / ".state" / "decoded.jsonl"
     state_path.parent.mkdir(exist_ok=True)
@@ -226,21 +254,34 @@ def build(out: Path, work: Path, subsets: list[str], *, max_per_category: int | 
         if rec is not None and all((out / "clips" / o["path"]).exists() for o in rec["outs"]):
             continue
         stem = f"{spec.subset}/{src.name}/{_safe_name(spec.rel)}"
-        tasks.append((key, str(abs_path[(src.name, spec.rel)]), str(out / "clips"), stem, spec.mode))
-    log.info("%d labelled clips selected, %d to decode (%d reused)", len(specs), len(tasks), len(specs) - len(tasks))
+        tasks.append(
+            (key, str(abs_path[(src.name, spec.rel)]), str(out / "clips"), stem, spec.mode)
+        )
+    log.info(
+        "%d labelled clips selected, %d to decode (%d reused)",
+        len(specs),
+        len(tasks),
+        len(specs) - len(tasks),
+    )
     errors: Counter[str] = Counter()
     if tasks:
         ctx = mp.get_context("fork")
         with state_path.open("a") as fh, ctx.Pool(max(1, jobs)) as pool:
-            for key, outs, err in tqdm(pool.imap_unordered(process_file, tasks, chunksize=4), total=len(tasks),
-                                       desc="decode", unit="file"):
+            for key, outs, err in tqdm(
+                pool.imap_unordered(process_file, tasks, chunksize=4),
+                total=len(tasks),
+                desc="decode",
+                unit="file",
+            ):
                 rec = {"key": key, "outs": outs, "error": err}
                 fh.write(json.dumps(rec) + "\n")
                 fh.flush()
                 state[key] = rec
     phases["decode_s"] = round(time.time() - t0 - sum(phases.values()), 1)
     rows = _rows(specs, state)
-    decoded_paths = {r["path"] for r in rows}  # kept on disk even if deduped, so reruns stay idempotent
+    decoded_paths = {
+        r["path"] for r in rows
+    }  # kept on disk even if deduped, so reruns stay idempotent
     for rec in state.values():
         if rec.get("error"):
             errors[rec["error"].split(":")[0]] += 1
@@ -267,9 +308,17 @@ def build(out: Path, work: Path, subsets: list[str], *, max_per_category: int | 
             log.warning("AudioSet class list unavailable: %s", err)
     if wheel is not None:
         coverage = cov.coverage(rows, cov.read_class_names(wheel))
-    summary = write_summary(out, rows, duplicates=duplicates, errors=dict(errors), coverage=coverage,
-                            wall_s=time.time() - t0, decoded_now=len(tasks), phases=phases,
-                            download_bytes=_download_bytes(work, [s.name for s in srcs]))
+    summary = write_summary(
+        out,
+        rows,
+        duplicates=duplicates,
+        errors=dict(errors),
+        coverage=coverage,
+        wall_s=time.time() - t0,
+        decoded_now=len(tasks),
+        phases=phases,
+        download_bytes=_download_bytes(work, [s.name for s in srcs]),
+    )
     return summary
 
 
@@ -296,7 +345,9 @@ def _drop_overlaps(out: Path, rows: list[dict]) -> list[dict]:
     bad = {c for c, _, _ in json.loads(path.read_text())["matches"]}
     kept = [r for r in rows if r["path"] not in bad]
     if len(kept) < len(rows):
-        log.warning("dropped %d clips that overlap an evaluation set (overlap.json)", len(rows) - len(kept))
+        log.warning(
+            "dropped %d clips that overlap an evaluation set (overlap.json)", len(rows) - len(kept)
+        )
     return kept
 
 
@@ -322,14 +373,26 @@ def _rows(specs: list[tuple[Source, ClipSpec]], state: dict[str, dict]) -> list[
             mods = dict(spec.modifiers)
             if len(rec["outs"]) > 1:
                 mods["window"] = str(i)
-            rows.append({
-                "path": f"clips/{o['path']}", "duration": o["duration"], "captions": spec.captions,
-                "category": spec.category, "modifiers": mods, "transcript": spec.transcript,
-                "language": spec.language, "subset": spec.subset, "source_package": src.name,
-                "original_file": spec.rel, "licence": spec.licence or src.licence,
-                "group_id": f"{src.name}:{spec.group_key}", "split": None, "synthetic": synthetic,
-                "audio_sha1": o["audio_sha1"], "audioset": list(spec.audioset),
-            })
+            rows.append(
+                {
+                    "path": f"clips/{o['path']}",
+                    "duration": o["duration"],
+                    "captions": spec.captions,
+                    "category": spec.category,
+                    "modifiers": mods,
+                    "transcript": spec.transcript,
+                    "language": spec.language,
+                    "subset": spec.subset,
+                    "source_package": src.name,
+                    "original_file": spec.rel,
+                    "licence": spec.licence or src.licence,
+                    "group_id": f"{src.name}:{spec.group_key}",
+                    "split": None,
+                    "synthetic": synthetic,
+                    "audio_sha1": o["audio_sha1"],
+                    "audioset": list(spec.audioset),
+                }
+            )
     return rows
 
 

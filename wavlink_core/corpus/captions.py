@@ -9,7 +9,13 @@ from __future__ import annotations
 import hashlib
 import re
 
-_MATERIAL = {"wood": "wooden ", "metal": "metal ", "glass": "glass ", "stone": "stone ", "ice": "icy "}
+_MATERIAL = {
+    "wood": "wooden ",
+    "metal": "metal ",
+    "glass": "glass ",
+    "stone": "stone ",
+    "ice": "icy ",
+}
 _DOOR_ING = {"open": "opening", "close": "closing", "slam": "slamming shut"}
 _DOOR_S = {"open": "opens", "close": "closes", "slam": "slams"}
 _ARTICLE = re.compile(r"^(a|an|the|some|two|three|many|several)\b", re.I)
@@ -41,11 +47,21 @@ def _pick(key: str, n: int, k: int) -> list[int]:
 
 
 def _the_sound_of(phrase: str) -> str:
-    return f"the sound of {phrase}" if _ARTICLE.match(phrase) or " " in phrase else f"the sound of a {phrase}"
+    return (
+        f"the sound of {phrase}"
+        if _ARTICLE.match(phrase) or " " in phrase
+        else f"the sound of a {phrase}"
+    )
 
 
-def make_captions(phrases: tuple[str, ...] | list[str], modifiers: dict[str, str], key: str,
-                  *, description: str | None = None, max_captions: int = 5) -> list[str]:
+def make_captions(
+    phrases: tuple[str, ...] | list[str],
+    modifiers: dict[str, str],
+    key: str,
+    *,
+    description: str | None = None,
+    max_captions: int = 5,
+) -> list[str]:
     """3-5 paraphrases: canonical phrase, user-typed forms, alternatives and a free description.
 
     Distance forms are only used when true: "... in the distance" needs a ``far`` distance
@@ -74,14 +90,21 @@ def make_captions(phrases: tuple[str, ...] | list[str], modifiers: dict[str, str
         must.append(f"{base}, heard from inside")
     elif distance == "outside":
         must.append(f"{base}, heard from outside")
-    optional = [*filled[1:], _the_sound_of(base), f"close-up of {base}" if distance is None else f"a recording of {base}",
-                f"a recording of {base}", f"{base} nearby" if distance is None else f"the sound of {base}"]
+    optional = [
+        *filled[1:],
+        _the_sound_of(base),
+        f"close-up of {base}" if distance is None else f"a recording of {base}",
+        f"a recording of {base}",
+        f"{base} nearby" if distance is None else f"the sound of {base}",
+    ]
     optional = [o for o in dict.fromkeys(optional) if o not in must]
     room = max(0, max_captions - len(must))
     want = min(room, max(3 - len(must), 2))
     chosen = [optional[i] for i in _pick(key, len(optional), min(want, len(optional)))]
     out = list(dict.fromkeys(must + chosen))[:max_captions]
     while len(out) < 3:  # tiny phrase tables: pad with neutral forms rather than fail
-        out.append(["the sound of " + base, "a recording of " + base, base + " sound"][len(out) % 3])
+        out.append(
+            ["the sound of " + base, "a recording of " + base, base + " sound"][len(out) % 3]
+        )
         out = list(dict.fromkeys(out))
     return out

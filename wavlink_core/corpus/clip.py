@@ -47,7 +47,17 @@ def variant_group(rel: str) -> str:
     """
     parts = rel.split("/")
     stem = re.sub(r"\.[A-Za-z0-9]+$", "", parts[-1])
-    stem = re.sub(r"[-_ ]?(\d+[a-z]?|[a-d]|hard|soft|hardest|softest|med|medium|left|right|l|r)$", "", stem, flags=re.I)
-    stem = re.sub(r"[-_ ]?(\d+[a-z]?|[a-d]|hard|soft|hardest|softest|med|medium|left|right|l|r)$", "", stem, flags=re.I)
+    stem = re.sub(
+        r"[-_ ]?(\d+[a-z]?|[a-d]|hard|soft|hardest|softest|med|medium|left|right|l|r)$",
+        "",
+        stem,
+        flags=re.I,
+    )
+    stem = re.sub(
+        r"[-_ ]?(\d+[a-z]?|[a-d]|hard|soft|hardest|softest|med|medium|left|right|l|r)$",
+        "",
+        stem,
+        flags=re.I,
+    )
     folder = parts[-2] if len(parts) > 1 else ""
     return f"{folder}/{normalize_name(stem) or stem.lower()}"

@@ -37,25 +37,27 @@ def iter_rcc(blob: bytes) -> Iterator[tuple[str, bytes]]:
 
     def name_at(off: int) -> str:
         pos = names + off
-        (length,) = struct.unpack(">H", blob[pos:pos + 2])
-        return blob[pos + 6:pos + 6 + 2 * length].decode("utf-16-be")
+        (length,) = struct.unpack(">H", blob[pos : pos + 2])
+        return blob[pos + 6 : pos + 6 + 2 * length].decode("utf-16-be")
 
     def walk(index: int, prefix: str) -> Iterator[tuple[str, bytes]]:
         pos = tree + index * node_size
         if pos + 14 > len(blob):
-            raise ContainerError(f"rcc tree node {index} at offset {pos} is past the end ({len(blob)})")
-        name_off, flags = struct.unpack(">IH", blob[pos:pos + 6])
+            raise ContainerError(
+                f"rcc tree node {index} at offset {pos} is past the end ({len(blob)})"
+            )
+        name_off, flags = struct.unpack(">IH", blob[pos : pos + 6])
         name = "" if index == 0 else name_at(name_off)
         path = f"{prefix}/{name}" if prefix else name
         if flags & 2:
-            count, first = struct.unpack(">II", blob[pos + 6:pos + 14])
+            count, first = struct.unpack(">II", blob[pos + 6 : pos + 14])
             for child in range(first, first + count):
                 yield from walk(child, path)
             return
-        (data_off,) = struct.unpack(">I", blob[pos + 10:pos + 14])
+        (data_off,) = struct.unpack(">I", blob[pos + 10 : pos + 14])
         dpos = data + data_off
-        (size,) = struct.unpack(">I", blob[dpos:dpos + 4])
-        payload = blob[dpos + 4:dpos + 4 + size]
+        (size,) = struct.unpack(">I", blob[dpos : dpos + 4])
+        payload = blob[dpos + 4 : dpos + 4 + size]
         if flags & 4:
             return  # zstd-compressed entries are rare in the audio bundles; skipping is safe
         if flags & 1:
@@ -75,18 +77,24 @@ def iter_opensfx_cat(blob: bytes) -> Iterator[tuple[int, str, bytes]]:
         ContainerError: if the index or a record is malformed.
     """
     if len(blob) < 8:
-        raise ContainerError(f"cat file too short ({len(blob)} bytes); expected an 8-byte index entry")
+        raise ContainerError(
+            f"cat file too short ({len(blob)} bytes); expected an 8-byte index entry"
+        )
     count = (struct.unpack("<I", blob[:4])[0] & 0x7FFFFFFF) // 8
     for i in range(count):
-        off, size = struct.unpack("<II", blob[i * 8:i * 8 + 8])
+        off, size = struct.unpack("<II", blob[i * 8 : i * 8 + 8])
         off &= 0x7FFFFFFF
         if off + size > len(blob) or size == 0:
-            raise ContainerError(f"cat entry {i}: offset {off} + size {size} exceeds file size {len(blob)}")
+            raise ContainerError(
+                f"cat entry {i}: offset {off} + size {size} exceeds file size {len(blob)}"
+            )
         length = blob[off]
-        desc = blob[off + 1:off + 1 + length].rstrip(b"\0").decode("latin-1").strip()
-        wav = blob[off + 1 + length:off + size]
+        desc = blob[off + 1 : off + 1 + length].rstrip(b"\0").decode("latin-1").strip()
+        wav = blob[off + 1 + length : off + size]
         if len(wav) < 44:
             continue  # placeholder entries ("Unused/Nothing") carry no audio
         if wav[:4] != b"RIFF":
-            raise ContainerError(f"cat entry {i} ({desc!r}): payload starts {wav[:4]!r}, expected b'RIFF'")
+            raise ContainerError(
+                f"cat entry {i} ({desc!r}): payload starts {wav[:4]!r}, expected b'RIFF'"
+            )
         yield i, desc, wav

@@ -31,7 +31,9 @@ def coverage(rows: list[dict], classes: list[str]) -> dict:
     """
     valid = set(classes)
     counts: Counter[str] = Counter()
-    primary: Counter[str] = Counter()  # only a clip's first (most specific) class: the conservative number
+    primary: Counter[str] = (
+        Counter()
+    )  # only a clip's first (most specific) class: the conservative number
     unknown: Counter[str] = Counter()
     for row in rows:
         names = list(dict.fromkeys(row.get("audioset", ())))

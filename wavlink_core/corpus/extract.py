@@ -95,7 +95,9 @@ def unpack_inner(root: Path) -> int:
                 with zipfile.ZipFile(path) as zf:
                     for info in zf.infolist():
                         member = info.filename
-                        if is_audio(member) or member.lower().endswith(("drumkit.xml", "audio.cfg", ".organ")):
+                        if is_audio(member) or member.lower().endswith(
+                            ("drumkit.xml", "audio.cfg", ".organ")
+                        ):
                             target = out_root / rel / _safe_rel(member)
                             target.parent.mkdir(parents=True, exist_ok=True)
                             target.write_bytes(zf.read(info))
@@ -116,7 +118,9 @@ def unpack_inner(root: Path) -> int:
                     captions[target.name] = desc
                     written += 1
                 if captions:
-                    (out_root / rel / "captions.json").write_text(json.dumps(captions, indent=1, ensure_ascii=False))
+                    (out_root / rel / "captions.json").write_text(
+                        json.dumps(captions, indent=1, ensure_ascii=False)
+                    )
         except (zipfile.BadZipFile, ValueError, OSError) as err:
             log.warning("skipping container %s: %s", rel, err)
     return written
@@ -124,4 +128,6 @@ def unpack_inner(root: Path) -> int:
 
 def list_audio(root: Path) -> list[str]:
     """Package-relative POSIX paths of every audio file under an unpacked package, sorted."""
-    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file() and is_audio(p.name))
+    return sorted(
+        p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file() and is_audio(p.name)
+    )

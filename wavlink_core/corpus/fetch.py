@@ -40,8 +40,11 @@ def find_archive(name: str, registry: str, work: Path) -> Path | None:
         hits = sorted((work / "debs").glob(f"{name}_*.deb"))
     elif registry == "pip":
         stem = _pip_stem(name)
-        hits = sorted(p for p in (work / "pip").glob("*")
-                      if _pip_stem(p.name).startswith(stem + "_") and p.suffix in (".whl", ".gz", ".zip"))
+        hits = sorted(
+            p
+            for p in (work / "pip").glob("*")
+            if _pip_stem(p.name).startswith(stem + "_") and p.suffix in (".whl", ".gz", ".zip")
+        )
     else:
         raise ConfigError(f"unknown registry {registry!r}; valid: 'apt', 'pip'")
     return hits[-1] if hits else None
@@ -50,7 +53,9 @@ def find_archive(name: str, registry: str, work: Path) -> Path | None:
 def _run(cmd: list[str], cwd: Path) -> str:
     proc = subprocess.run(["nice", "-n", "19", *cmd], cwd=cwd, capture_output=True, text=True)
     if proc.returncode != 0:
-        raise FetchError(f"{' '.join(cmd)} failed (rc={proc.returncode}): {proc.stderr.strip()[-800:]}")
+        raise FetchError(
+            f"{' '.join(cmd)} failed (rc={proc.returncode}): {proc.stderr.strip()[-800:]}"
+        )
     return proc.stdout
 
 
@@ -90,7 +95,10 @@ def fetch(name: str, registry: str, work: Path, *, python: str = "python3") -> P
                 _APT_UPDATED = True
             _run(["apt-get", "download", "-q", name], tmpdir)
         else:
-            _run([python, "-m", "pip", "download", "-q", "--no-deps", "-d", str(tmpdir), name], tmpdir)
+            _run(
+                [python, "-m", "pip", "download", "-q", "--no-deps", "-d", str(tmpdir), name],
+                tmpdir,
+            )
         files = [p for p in tmpdir.iterdir() if p.is_file()]
         if len(files) != 1:
             raise FetchError(f"expected one archive for {name!r}, got {[p.name for p in files]}")

@@ -10,14 +10,38 @@ import re
 
 # (pattern on normalised name, class, phrase, audioset); ordered: specific first.
 INSTRUMENT_RULES: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
-    (r"\b(side ?stick|cross ?stick|rim ?click)\b", "side stick", "a side-stick click on a snare drum", ("Rimshot",)),
+    (
+        r"\b(side ?stick|cross ?stick|rim ?click)\b",
+        "side stick",
+        "a side-stick click on a snare drum",
+        ("Rimshot",),
+    ),
     (r"\b(rim ?shot|rimshot)\b", "rimshot", "a snare rimshot", ("Rimshot", "Snare drum")),
-    (r"\b(kick|bd|bass ?drum|kickdrum|bassdrum)\b", "kick drum", "a kick drum hit", ("Bass drum", "Drum kit")),
+    (
+        r"\b(kick|bd|bass ?drum|kickdrum|bassdrum)\b",
+        "kick drum",
+        "a kick drum hit",
+        ("Bass drum", "Drum kit"),
+    ),
     (r"\b(snare|sn|sd)\b", "snare drum", "a snare drum hit", ("Snare drum", "Drum")),
-    (r"\b(hat ?pedal|pedal ?hat|hh ?pedal|foot ?hat)\b", "hi-hat pedal", "a pedal hi-hat chick", ("Hi-hat",)),
-    (r"\b(hat ?open|open ?hat|hh ?open|hhopen|ohh|hat op|cymbal open)\b", "hi-hat open", "an open hi-hat", ("Hi-hat",)),
-    (r"\b(hat|hihat|hi hat|hh|hhclosed|chh|hat closed|hat choke|hat swish)\b", "hi-hat closed",
-     "a closed hi-hat tick", ("Hi-hat",)),
+    (
+        r"\b(hat ?pedal|pedal ?hat|hh ?pedal|foot ?hat)\b",
+        "hi-hat pedal",
+        "a pedal hi-hat chick",
+        ("Hi-hat",),
+    ),
+    (
+        r"\b(hat ?open|open ?hat|hh ?open|hhopen|ohh|hat op|cymbal open)\b",
+        "hi-hat open",
+        "an open hi-hat",
+        ("Hi-hat",),
+    ),
+    (
+        r"\b(hat|hihat|hi hat|hh|hhclosed|chh|hat closed|hat choke|hat swish)\b",
+        "hi-hat closed",
+        "a closed hi-hat tick",
+        ("Hi-hat",),
+    ),
     (r"\b(ride ?bell|bell ?ride)\b", "ride bell", "a ride cymbal bell", ("Cymbal",)),
     (r"\b(ride|ridebow)\b", "ride cymbal", "a ride cymbal", ("Cymbal",)),
     (r"\b(crash)\b", "crash cymbal", "a crash cymbal", ("Cymbal",)),
@@ -30,9 +54,19 @@ INSTRUMENT_RULES: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
     (r"\b(snap|finger ?snap|fingersnap)\b", "finger snap", "a finger snap", ("Finger snapping",)),
     (r"\b(cowbell)\b", "cowbell", "a cowbell", ("Cowbell",)),
     (r"\b(tambourine|tamb)\b", "tambourine", "a tambourine shake", ("Tambourine",)),
-    (r"\b(maraca|maracas|shaker|shake)\b", "shaker", "a maraca shaking", ("Maraca", "Rattle (instrument)")),
+    (
+        r"\b(maraca|maracas|shaker|shake)\b",
+        "shaker",
+        "a maraca shaking",
+        ("Maraca", "Rattle (instrument)"),
+    ),
     (r"\b(cajon|cajons)\b", "cajon", "a cajon being hit", ("Drum", "Percussion")),
-    (r"\b(djembe|dununba|sangban|kenkeni|dundun)\b", "djembe", "an African hand drum", ("Drum", "Percussion")),
+    (
+        r"\b(djembe|dununba|sangban|kenkeni|dundun)\b",
+        "djembe",
+        "an African hand drum",
+        ("Drum", "Percussion"),
+    ),
     (r"\b(bongo|bongos|conga|congas)\b", "bongo", "a bongo drum", ("Drum", "Percussion")),
     (r"\b(tabla)\b", "tabla", "a tabla drum stroke", ("Tabla", "Drum")),
     (r"\b(clave|claves)\b", "clave", "claves clicking", ("Wood block", "Percussion")),
@@ -43,8 +77,12 @@ INSTRUMENT_RULES: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
     (r"\b(gong)\b", "gong", "a gong", ("Gong",)),
     (r"\b(xylofon|xylophone|marimba)\b", "xylophone", "a xylophone note", ("Marimba, xylophone",)),
     (r"\b(glass ?water|water ?glass|glass)\b", "glass", "a glass tapped", ("Chink, clink",)),
-    (r"\b(strum|strums|chord|guitar ?strums?)\b", "guitar strum", "an acoustic guitar strumming", ("Strum",
-     "Acoustic guitar")),
+    (
+        r"\b(strum|strums|chord|guitar ?strums?)\b",
+        "guitar strum",
+        "an acoustic guitar strumming",
+        ("Strum", "Acoustic guitar"),
+    ),
     (r"\b(electric ?guitar)\b", "electric guitar", "an electric guitar", ("Electric guitar",)),
     (r"\b(guit|guitar|guitars)\b", "guitar", "a guitar", ("Guitar", "Acoustic guitar")),
     (r"\b(bass)\b", "bass", "a bass note", ("Bass guitar",)),
@@ -65,7 +103,12 @@ INSTRUMENT_RULES: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
     (r"\b(piano)\b", "piano", "a piano", ("Piano",)),
     (r"\b(organ)\b", "organ", "an organ", ("Organ",)),
     (r"\b(drum ?kit|drums?|perc)\b", "drum", "a drum hit", ("Drum",)),
-    (r"\b(vinyl|scratch)\b", "vinyl scratch", "a vinyl record scratch", ("Scratching (performance technique)",)),
+    (
+        r"\b(vinyl|scratch)\b",
+        "vinyl scratch",
+        "a vinyl record scratch",
+        ("Scratching (performance technique)",),
+    ),
     (r"\b(loop|break|breaks|beat|beats|amen)\b", "drum loop", "a drum loop", ("Drum kit", "Drum")),
     (r"\b(crow)\b", "crow", "a crow cawing", ("Crow", "Caw")),
     (r"\b(door)\b", "door", "a door knock", ("Door",)),
@@ -74,8 +117,17 @@ INSTRUMENT_RULES: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
 )
 _COMPILED = tuple((re.compile(p), c, ph, a) for p, c, ph, a in INSTRUMENT_RULES)
 
-_VELOCITY = {"softest": "very softly", "soft": "softly", "ghost": "very softly", "med": "at medium strength",
-             "medium": "at medium strength", "hard": "hard", "hardest": "very hard", "lo": "softly", "hi": "hard"}
+_VELOCITY = {
+    "softest": "very softly",
+    "soft": "softly",
+    "ghost": "very softly",
+    "med": "at medium strength",
+    "medium": "at medium strength",
+    "hard": "hard",
+    "hardest": "very hard",
+    "lo": "softly",
+    "hi": "hard",
+}
 
 
 def match_instrument(text: str) -> tuple[str, str, tuple[str, ...]] | None:

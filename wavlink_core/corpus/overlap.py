@@ -46,8 +46,9 @@ def landmarks(x: np.ndarray, sr: int = 16000) -> list[tuple[int, int]]:
     return out
 
 
-def find_overlaps(corpus: dict[str, np.ndarray], other: dict[str, np.ndarray], *,
-                  min_hits: int = 15) -> list[tuple[str, str, int]]:
+def find_overlaps(
+    corpus: dict[str, np.ndarray], other: dict[str, np.ndarray], *, min_hits: int = 15
+) -> list[tuple[str, str, int]]:
     """``(corpus clip, other clip, hits)`` for every pair that shares aligned landmarks."""
     index: dict[int, list[tuple[str, int]]] = defaultdict(list)
     for name, x in corpus.items():

@@ -26,43 +26,202 @@ from wavlink_core.corpus.sources import Source, source_by_name
 log = logging.getLogger(__name__)
 
 GM_PROGRAMS = (
-    "acoustic grand piano", "bright acoustic piano", "electric grand piano", "honky-tonk piano", "electric piano",
-    "chorused electric piano", "harpsichord", "clavinet", "celesta", "glockenspiel", "music box", "vibraphone",
-    "marimba", "xylophone", "tubular bells", "dulcimer", "drawbar organ", "percussive organ", "rock organ",
-    "church organ", "reed organ", "accordion", "harmonica", "tango accordion", "nylon-string acoustic guitar",
-    "steel-string acoustic guitar", "jazz electric guitar", "clean electric guitar", "muted electric guitar",
-    "overdriven guitar", "distortion guitar", "guitar harmonics", "acoustic bass", "fingered electric bass",
-    "picked electric bass", "fretless bass", "slap bass", "slap bass", "synth bass", "synth bass", "violin", "viola",
-    "cello", "contrabass", "tremolo strings", "pizzicato strings", "orchestral harp", "timpani", "string ensemble",
-    "slow string ensemble", "synth strings", "synth strings", "choir singing aah", "voice singing ooh",
-    "synth voice", "orchestra hit", "trumpet", "trombone", "tuba", "muted trumpet", "french horn", "brass section",
-    "synth brass", "synth brass", "soprano saxophone", "alto saxophone", "tenor saxophone", "baritone saxophone",
-    "oboe", "english horn", "bassoon", "clarinet", "piccolo", "flute", "recorder", "pan flute", "blown bottle",
-    "shakuhachi", "whistle", "ocarina", "square-wave synth lead", "sawtooth synth lead", "calliope synth lead",
-    "chiff synth lead", "charang synth lead", "voice synth lead", "fifths synth lead", "bass and lead synth",
-    "new age synth pad", "warm synth pad", "polysynth pad", "choir synth pad", "bowed synth pad", "metallic synth pad",
-    "halo synth pad", "sweep synth pad", "rain synth effect", "soundtrack synth effect", "crystal synth effect",
-    "atmosphere synth effect", "brightness synth effect", "goblin synth effect", "echoes synth effect",
-    "sci-fi synth effect", "sitar", "banjo", "shamisen", "koto", "kalimba", "bagpipe", "fiddle", "shanai",
-    "tinkle bell", "agogo", "steel drums", "woodblock", "taiko drum", "melodic tom", "synth drum", "reverse cymbal",
-    "guitar fret noise", "breath noise", "seashore", "bird tweet", "telephone ring", "helicopter", "applause",
+    "acoustic grand piano",
+    "bright acoustic piano",
+    "electric grand piano",
+    "honky-tonk piano",
+    "electric piano",
+    "chorused electric piano",
+    "harpsichord",
+    "clavinet",
+    "celesta",
+    "glockenspiel",
+    "music box",
+    "vibraphone",
+    "marimba",
+    "xylophone",
+    "tubular bells",
+    "dulcimer",
+    "drawbar organ",
+    "percussive organ",
+    "rock organ",
+    "church organ",
+    "reed organ",
+    "accordion",
+    "harmonica",
+    "tango accordion",
+    "nylon-string acoustic guitar",
+    "steel-string acoustic guitar",
+    "jazz electric guitar",
+    "clean electric guitar",
+    "muted electric guitar",
+    "overdriven guitar",
+    "distortion guitar",
+    "guitar harmonics",
+    "acoustic bass",
+    "fingered electric bass",
+    "picked electric bass",
+    "fretless bass",
+    "slap bass",
+    "slap bass",
+    "synth bass",
+    "synth bass",
+    "violin",
+    "viola",
+    "cello",
+    "contrabass",
+    "tremolo strings",
+    "pizzicato strings",
+    "orchestral harp",
+    "timpani",
+    "string ensemble",
+    "slow string ensemble",
+    "synth strings",
+    "synth strings",
+    "choir singing aah",
+    "voice singing ooh",
+    "synth voice",
+    "orchestra hit",
+    "trumpet",
+    "trombone",
+    "tuba",
+    "muted trumpet",
+    "french horn",
+    "brass section",
+    "synth brass",
+    "synth brass",
+    "soprano saxophone",
+    "alto saxophone",
+    "tenor saxophone",
+    "baritone saxophone",
+    "oboe",
+    "english horn",
+    "bassoon",
+    "clarinet",
+    "piccolo",
+    "flute",
+    "recorder",
+    "pan flute",
+    "blown bottle",
+    "shakuhachi",
+    "whistle",
+    "ocarina",
+    "square-wave synth lead",
+    "sawtooth synth lead",
+    "calliope synth lead",
+    "chiff synth lead",
+    "charang synth lead",
+    "voice synth lead",
+    "fifths synth lead",
+    "bass and lead synth",
+    "new age synth pad",
+    "warm synth pad",
+    "polysynth pad",
+    "choir synth pad",
+    "bowed synth pad",
+    "metallic synth pad",
+    "halo synth pad",
+    "sweep synth pad",
+    "rain synth effect",
+    "soundtrack synth effect",
+    "crystal synth effect",
+    "atmosphere synth effect",
+    "brightness synth effect",
+    "goblin synth effect",
+    "echoes synth effect",
+    "sci-fi synth effect",
+    "sitar",
+    "banjo",
+    "shamisen",
+    "koto",
+    "kalimba",
+    "bagpipe",
+    "fiddle",
+    "shanai",
+    "tinkle bell",
+    "agogo",
+    "steel drums",
+    "woodblock",
+    "taiko drum",
+    "melodic tom",
+    "synth drum",
+    "reverse cymbal",
+    "guitar fret noise",
+    "breath noise",
+    "seashore",
+    "bird tweet",
+    "telephone ring",
+    "helicopter",
+    "applause",
     "gunshot",
 )
 GM_DRUMS = {
-    35: "acoustic bass drum", 36: "bass drum", 37: "side stick", 38: "acoustic snare", 39: "hand clap",
-    40: "electric snare", 41: "low floor tom", 42: "closed hi-hat", 43: "high floor tom", 44: "pedal hi-hat",
-    45: "low tom", 46: "open hi-hat", 47: "low-mid tom", 48: "hi-mid tom", 49: "crash cymbal", 50: "high tom",
-    51: "ride cymbal", 52: "chinese cymbal", 53: "ride bell", 54: "tambourine", 55: "splash cymbal", 56: "cowbell",
-    57: "crash cymbal", 58: "vibraslap", 59: "ride cymbal", 60: "high bongo", 61: "low bongo", 62: "muted high conga",
-    63: "open high conga", 64: "low conga", 65: "high timbale", 66: "low timbale", 67: "high agogo", 68: "low agogo",
-    69: "cabasa", 70: "maracas", 71: "short whistle", 72: "long whistle", 73: "short guiro", 74: "long guiro",
-    75: "claves", 76: "high woodblock", 77: "low woodblock", 78: "muted cuica", 79: "open cuica",
-    80: "muted triangle", 81: "open triangle",
+    35: "acoustic bass drum",
+    36: "bass drum",
+    37: "side stick",
+    38: "acoustic snare",
+    39: "hand clap",
+    40: "electric snare",
+    41: "low floor tom",
+    42: "closed hi-hat",
+    43: "high floor tom",
+    44: "pedal hi-hat",
+    45: "low tom",
+    46: "open hi-hat",
+    47: "low-mid tom",
+    48: "hi-mid tom",
+    49: "crash cymbal",
+    50: "high tom",
+    51: "ride cymbal",
+    52: "chinese cymbal",
+    53: "ride bell",
+    54: "tambourine",
+    55: "splash cymbal",
+    56: "cowbell",
+    57: "crash cymbal",
+    58: "vibraslap",
+    59: "ride cymbal",
+    60: "high bongo",
+    61: "low bongo",
+    62: "muted high conga",
+    63: "open high conga",
+    64: "low conga",
+    65: "high timbale",
+    66: "low timbale",
+    67: "high agogo",
+    68: "low agogo",
+    69: "cabasa",
+    70: "maracas",
+    71: "short whistle",
+    72: "long whistle",
+    73: "short guiro",
+    74: "long guiro",
+    75: "claves",
+    76: "high woodblock",
+    77: "low woodblock",
+    78: "muted cuica",
+    79: "open cuica",
+    80: "muted triangle",
+    81: "open triangle",
 }
-_FAMILY_AUDIOSET = ("Piano", "Mallet percussion", "Organ", "Guitar", "Bass guitar", "Bowed string instrument",
-                    "String section", "Brass instrument", "Wind instrument, woodwind instrument",
-                    "Wind instrument, woodwind instrument", "Synthesizer", "Synthesizer", "Synthesizer",
-                    "Plucked string instrument", "Percussion", "Sound effect")
+_FAMILY_AUDIOSET = (
+    "Piano",
+    "Mallet percussion",
+    "Organ",
+    "Guitar",
+    "Bass guitar",
+    "Bowed string instrument",
+    "String section",
+    "Brass instrument",
+    "Wind instrument, woodwind instrument",
+    "Wind instrument, woodwind instrument",
+    "Synthesizer",
+    "Synthesizer",
+    "Synthesizer",
+    "Plucked string instrument",
+    "Percussion",
+    "Sound effect",
+)
 SLOT_S, NOTE_S, SR = 3.0, 2.0, 22050
 PITCHES = (48, 60, 72)
 VELOCITIES = ((50, "softly"), (110, "loudly"))
@@ -103,22 +262,41 @@ def midi_bytes(slots: list[tuple[int, int, int, int]], tpq: int = 480, bpm: int 
         gap = slot_t - note_t
     ev += _vlq(gap)
     ev += b"\xff\x2f\x00"
-    return b"MThd" + struct.pack(">IHHH", 6, 0, 1, tpq) + b"MTrk" + struct.pack(">I", len(ev)) + bytes(ev)
+    return (
+        b"MThd"
+        + struct.pack(">IHHH", 6, 0, 1, tpq)
+        + b"MTrk"
+        + struct.pack(">I", len(ev))
+        + bytes(ev)
+    )
 
 
 def _a(noun: str) -> str:
     return f"{'an' if noun[0] in 'aeiou' else 'a'} {noun}"
 
 
-def _caption(ch: int, prog: int, note: int, vel: int) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
+def _caption(
+    ch: int, prog: int, note: int, vel: int
+) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
     dyn = dict(VELOCITIES)[vel]
     if ch == 9:
         name = GM_DRUMS[note]
-        return f"drum {name}", (f"{_a(name)} hit {dyn}", _a(name), f"a single {name} stroke"), ("Drum", "Percussion")
+        return (
+            f"drum {name}",
+            (f"{_a(name)} hit {dyn}", _a(name), f"a single {name} stroke"),
+            ("Drum", "Percussion"),
+        )
     name = GM_PROGRAMS[prog]
     pitch = midi_note_name(note)
-    return (f"gm {name}", (f"{_a(name)} playing the note {pitch} {dyn}", f"{_a(name)} note",
-                           f"a single {pitch} played {dyn} on {_a(name)}"), (_FAMILY_AUDIOSET[prog // 8], "Music"))
+    return (
+        f"gm {name}",
+        (
+            f"{_a(name)} playing the note {pitch} {dyn}",
+            f"{_a(name)} note",
+            f"a single {pitch} played {dyn} on {_a(name)}",
+        ),
+        (_FAMILY_AUDIOSET[prog // 8], "Music"),
+    )
 
 
 def render_gm(work: Path) -> list[tuple[Source, ClipSpec, Path]]:
@@ -129,7 +307,9 @@ def render_gm(work: Path) -> list[tuple[Source, ClipSpec, Path]]:
     src = source_by_name("fluid-soundfont-gm")
     fluidsynth = shutil.which("fluidsynth")
     if fluidsynth is None:
-        log.warning("fluidsynth is not installed (apt-get install fluidsynth): skipping the gm subset")
+        log.warning(
+            "fluidsynth is not installed (apt-get install fluidsynth): skipping the gm subset"
+        )
         return []
     root = unpack_archive(fetch(src.name, src.registry, work), work / "x" / src.name)
     sf2 = next(iter(sorted(root.rglob("FluidR3_GM.sf2"))), None)
@@ -142,12 +322,30 @@ def render_gm(work: Path) -> list[tuple[Source, ClipSpec, Path]]:
     if not done.exists():
         gm_dir.mkdir(parents=True, exist_ok=True)
         (gm_dir / "all.mid").write_bytes(midi_bytes(slots))
-        subprocess.run(["nice", "-n", "19", fluidsynth, "-ni", "-q", "-g", "0.5", "-r", str(SR), "-F",
-                        str(gm_dir / "all.wav"), str(sf2), str(gm_dir / "all.mid")], check=True, capture_output=True)
+        subprocess.run(
+            [
+                "nice",
+                "-n",
+                "19",
+                fluidsynth,
+                "-ni",
+                "-q",
+                "-g",
+                "0.5",
+                "-r",
+                str(SR),
+                "-F",
+                str(gm_dir / "all.wav"),
+                str(sf2),
+                str(gm_dir / "all.mid"),
+            ],
+            check=True,
+            capture_output=True,
+        )
         audio, _ = sf.read(gm_dir / "all.wav", dtype="float32", always_2d=True)
         mono = audio.mean(axis=1)
         for i in range(len(slots)):
-            seg = mono[int(i * SLOT_S * SR):int((i + 1) * SLOT_S * SR)]
+            seg = mono[int(i * SLOT_S * SR) : int((i + 1) * SLOT_S * SR)]
             if seg.size and np.sqrt(np.mean(seg**2)) > 1e-3:
                 sf.write(gm_dir / f"slot{i:04d}.wav", seg, SR, subtype="PCM_16")
         (gm_dir / "all.wav").unlink()
@@ -159,8 +357,19 @@ def render_gm(work: Path) -> list[tuple[Source, ClipSpec, Path]]:
             continue
         cat, phrases, audioset = _caption(ch, prog, note, vel)
         group = f"drum/{note}" if ch == 9 else f"prog/{prog}"
-        out.append((src, ClipSpec(rel=f"gm/slot{i:04d}.wav", category=cat, subset="gm",
-                                  captions=make_captions(phrases, {}, f"gm:{i}"), group_key=group,
-                                  modifiers={"velocity": dict(VELOCITIES)[vel], "note": midi_note_name(note)},
-                                  audioset=audioset), path))
+        out.append(
+            (
+                src,
+                ClipSpec(
+                    rel=f"gm/slot{i:04d}.wav",
+                    category=cat,
+                    subset="gm",
+                    captions=make_captions(phrases, {}, f"gm:{i}"),
+                    group_key=group,
+                    modifiers={"velocity": dict(VELOCITIES)[vel], "note": midi_note_name(note)},
+                    audioset=audioset,
+                ),
+                path,
+            )
+        )
     return out

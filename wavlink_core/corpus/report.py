@@ -26,7 +26,9 @@ def write_attribution(path: Path, rows: list[dict], sources: list[Source]) -> No
     registry = {s.name: s.registry for s in sources}
     for pkg in sorted(per):
         reg = registry.get(pkg, "rendered")
-        where = {"apt": "Debian bookworm package", "pip": "PyPI package"}.get(reg, "rendered locally")
+        where = {"apt": "Debian bookworm package", "pip": "PyPI package"}.get(
+            reg, "rendered locally"
+        )
         lines.append(f"## {pkg} ({where})")
         for lic, n in per[pkg].most_common():
             lines.append(f"- {n} clips: {lic}")
@@ -39,13 +41,22 @@ def summarize(rows: list[dict]) -> dict:
     subsets: dict[str, dict] = {}
     for row in rows:
         kind = "synthetic" if row["synthetic"] else "original"
-        s = subsets.setdefault(row["subset"], {"original": [0, 0.0], "synthetic": [0, 0.0], "categories": set()})
+        s = subsets.setdefault(
+            row["subset"], {"original": [0, 0.0], "synthetic": [0, 0.0], "categories": set()}
+        )
         s[kind][0] += 1
         s[kind][1] += row["duration"]
         s["categories"].add(row["category"])
-    table = {k: {"clips_original": v["original"][0], "hours_original": round(v["original"][1] / 3600, 3),
-                 "clips_synthetic": v["synthetic"][0], "hours_synthetic": round(v["synthetic"][1] / 3600, 3),
-                 "categories": len(v["categories"])} for k, v in sorted(subsets.items())}
+    table = {
+        k: {
+            "clips_original": v["original"][0],
+            "hours_original": round(v["original"][1] / 3600, 3),
+            "clips_synthetic": v["synthetic"][0],
+            "hours_synthetic": round(v["synthetic"][1] / 3600, 3),
+            "categories": len(v["categories"]),
+        }
+        for k, v in sorted(subsets.items())
+    }
     cats = Counter(r["category"] for r in rows if r["subset"] != "speech" and not r["synthetic"])
     scenes = Counter(r["modifiers"].get("scene", "rendered") for r in rows if r["synthetic"])
     return {
@@ -65,18 +76,29 @@ def write_summary(out: Path, rows: list[dict], **extra: object) -> dict:
     """Write ``summary.json`` and a Markdown ``summary.md``; print-friendly table returned as dict."""
     summary = summarize(rows) | extra
     (out / "summary.json").write_text(json.dumps(summary, indent=1, ensure_ascii=False))
-    lines = ["| subset | clips (orig) | hours (orig) | clips (synth) | hours (synth) | categories |",
-             "|---|---|---|---|---|---|"]
+    lines = [
+        "| subset | clips (orig) | hours (orig) | clips (synth) | hours (synth) | categories |",
+        "|---|---|---|---|---|---|",
+    ]
     for name, s in summary["subsets"].items():
-        lines.append(f"| {name} | {s['clips_original']} | {s['hours_original']} | {s['clips_synthetic']} | "
-                     f"{s['hours_synthetic']} | {s['categories']} |")
+        lines.append(
+            f"| {name} | {s['clips_original']} | {s['hours_original']} | {s['clips_synthetic']} | "
+            f"{s['hours_synthetic']} | {s['categories']} |"
+        )
     lines.append(f"| **total** | {summary['clips']} | {summary['hours']} h | | | |")
-    lines += ["", f"Top categories (original non-speech clips; {summary['categories_original']} in all):", ""]
+    lines += [
+        "",
+        f"Top categories (original non-speech clips; {summary['categories_original']} in all):",
+        "",
+    ]
     lines += [f"- {c}: {n}" for c, n in summary["categories_top40"]]
     cov = summary.get("coverage")
     if cov:
-        lines += ["", f"AudioSet coverage: {cov['ge10']} of {cov['classes']} classes with >= 10 clips, "
-                      f"{cov['ge1']} with >= 1 (counting only each clip's primary class: {cov['ge10_primary']} and "
-                      f"{cov['ge1_primary']})."]
+        lines += [
+            "",
+            f"AudioSet coverage: {cov['ge10']} of {cov['classes']} classes with >= 10 clips, "
+            f"{cov['ge1']} with >= 1 (counting only each clip's primary class: {cov['ge10_primary']} and "
+            f"{cov['ge1_primary']}).",
+        ]
     (out / "summary.md").write_text("\n".join(lines) + "\n")
     return summary

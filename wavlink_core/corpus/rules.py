@@ -34,7 +34,9 @@ class Rule:
     audioset: tuple[str, ...] = ()
 
 
-def R(pattern: str, category: str, phrases: str | tuple[str, ...], audioset: tuple[str, ...] = ()) -> Rule:
+def R(
+    pattern: str, category: str, phrases: str | tuple[str, ...], audioset: tuple[str, ...] = ()
+) -> Rule:
     """Short constructor that keeps the table one line per rule."""
     return Rule(pattern, category, (phrases,) if isinstance(phrases, str) else phrases, audioset)
 
@@ -279,8 +281,10 @@ RULES: tuple[Rule, ...] = (
 _COMPILED = tuple((re.compile(rule.pattern), rule) for rule in RULES)
 
 # Variant suffixes and file-format noise that carry no meaning for the caption.
-_NOISE = re.compile(r"\b(la|cut|mono|stereo|loop|looped|sfx|snd|wav|ogg|sound|sounds|default|x\d*|v\d+|hd|lo|hi|"
-                    r"short|long|alt|final|new|old|copy|[a-z])\b")
+_NOISE = re.compile(
+    r"\b(la|cut|mono|stereo|loop|looped|sfx|snd|wav|ogg|sound|sounds|default|x\d*|v\d+|hd|lo|hi|"
+    r"short|long|alt|final|new|old|copy|[a-z])\b"
+)
 
 
 def normalize_name(text: str) -> str:
@@ -343,23 +347,80 @@ def rule_for_category(category: str) -> Rule | None:
 # --- modifiers ---------------------------------------------------------------------------------
 
 _SURFACES = {
-    "grass": "grass", "gravel": "gravel", "sand": "sand", "snow": "snow", "wood": "wood", "wooden": "wood",
-    "metal": "metal", "steel": "metal", "stone": "stone", "water": "water", "ice": "ice", "dirt": "dirt",
-    "mud": "mud", "concrete": "concrete", "carpet": "carpet",
-    "glass": "glass", "asphalt": "asphalt", "tile": "tiles", "leaves": "leaves",
+    "grass": "grass",
+    "gravel": "gravel",
+    "sand": "sand",
+    "snow": "snow",
+    "wood": "wood",
+    "wooden": "wood",
+    "metal": "metal",
+    "steel": "metal",
+    "stone": "stone",
+    "water": "water",
+    "ice": "ice",
+    "dirt": "dirt",
+    "mud": "mud",
+    "concrete": "concrete",
+    "carpet": "carpet",
+    "glass": "glass",
+    "asphalt": "asphalt",
+    "tile": "tiles",
+    "leaves": "leaves",
 }
 _ACTIONS = {
-    "open": "open", "opening": "open", "close": "close", "closing": "close", "closed": "close", "slam": "slam",
-    "start": "start", "starting": "start", "startup": "start", "stop": "stop", "shutdown": "stop",
-    "idle": "idle", "hit": "hit", "miss": "miss", "attack": "attack", "die": "die", "break": "break",
-    "fall": "fall", "falling": "fall", "move": "move", "moving": "move",
+    "open": "open",
+    "opening": "open",
+    "close": "close",
+    "closing": "close",
+    "closed": "close",
+    "slam": "slam",
+    "start": "start",
+    "starting": "start",
+    "startup": "start",
+    "stop": "stop",
+    "shutdown": "stop",
+    "idle": "idle",
+    "hit": "hit",
+    "miss": "miss",
+    "attack": "attack",
+    "die": "die",
+    "break": "break",
+    "fall": "fall",
+    "falling": "fall",
+    "move": "move",
+    "moving": "move",
 }
-_GAITS = {"walk": "walking", "walking": "walking", "run": "running", "running": "running", "sprint": "running"}
-_SIZES = {"small": "small", "little": "small", "tiny": "small", "large": "large", "big": "large", "huge": "large",
-          "heavy": "large", "light": "small", "medium": "medium"}
-_DISTANCES = {"distant": "far", "far": "far", "faint": "far", "close": "near", "near": "near",
-              "inside": "inside", "interior": "inside", "indoor": "inside", "outside": "outside",
-              "exterior": "outside", "outdoor": "outside"}
+_GAITS = {
+    "walk": "walking",
+    "walking": "walking",
+    "run": "running",
+    "running": "running",
+    "sprint": "running",
+}
+_SIZES = {
+    "small": "small",
+    "little": "small",
+    "tiny": "small",
+    "large": "large",
+    "big": "large",
+    "huge": "large",
+    "heavy": "large",
+    "light": "small",
+    "medium": "medium",
+}
+_DISTANCES = {
+    "distant": "far",
+    "far": "far",
+    "faint": "far",
+    "close": "near",
+    "near": "near",
+    "inside": "inside",
+    "interior": "inside",
+    "indoor": "inside",
+    "outside": "outside",
+    "exterior": "outside",
+    "outdoor": "outside",
+}
 
 
 def extract_modifiers(text: str) -> dict[str, str]:

@@ -60,12 +60,18 @@ SEQUENCES: dict[str, tuple[str, float, float, bool | None]] = {
 }
 # ambience category -> (phrase used after "with ... in the background", setting word)
 BEDS: dict[str, tuple[str, str]] = {
-    "nature ambience": ("birds and insects", "outside"), "farm ambience": ("farm animals", "on a farm"),
-    "city ambience": ("city traffic", "in the city"), "wind": ("wind blowing", "outside in the wind"),
-    "rain": ("rain falling", "in the rain"), "stream": ("a stream flowing", "by a stream"),
-    "ocean waves": ("waves crashing", "by the sea"), "crickets": ("crickets chirping", "outside at night"),
-    "machinery": ("machinery humming", "in a factory"), "tavern chatter": ("people chatting", "in a busy room"),
-    "fire": ("a fire crackling", "by a fire"), "ambience": ("ambient noise", ""),
+    "nature ambience": ("birds and insects", "outside"),
+    "farm ambience": ("farm animals", "on a farm"),
+    "city ambience": ("city traffic", "in the city"),
+    "wind": ("wind blowing", "outside in the wind"),
+    "rain": ("rain falling", "in the rain"),
+    "stream": ("a stream flowing", "by a stream"),
+    "ocean waves": ("waves crashing", "by the sea"),
+    "crickets": ("crickets chirping", "outside at night"),
+    "machinery": ("machinery humming", "in a factory"),
+    "tavern chatter": ("people chatting", "in a busy room"),
+    "fire": ("a fire crackling", "by a fire"),
+    "ambience": ("ambient noise", ""),
 }
 SCENES_VERSION = 2
 _INDOOR_SURFACES = {"wood", "carpet", "tiles", "metal", "concrete"}
@@ -107,8 +113,12 @@ def room_irs(n: int, seed: int = 0) -> list[tuple[np.ndarray, float]]:
         if pra is not None:
             try:
                 absorption, max_order = pra.inverse_sabine(rt60, dims)
-                room = pra.ShoeBox(dims, fs=SAMPLE_RATE, materials=pra.Material(absorption),
-                                   max_order=min(max_order, 12))
+                room = pra.ShoeBox(
+                    dims,
+                    fs=SAMPLE_RATE,
+                    materials=pra.Material(absorption),
+                    max_order=min(max_order, 12),
+                )
                 room.add_source(list(dims * rng.uniform(0.2, 0.8, 3)))
                 room.add_microphone(list(dims * rng.uniform(0.2, 0.8, 3)))
                 room.compute_rir()
@@ -118,7 +128,9 @@ def room_irs(n: int, seed: int = 0) -> list[tuple[np.ndarray, float]]:
             except Exception as err:  # noqa: BLE001 - fall back to a synthetic tail
                 log.debug("pyroomacoustics failed (%s); using a synthetic impulse response", err)
         t = np.arange(int(rt60 * SAMPLE_RATE)) / SAMPLE_RATE
-        ir = rng.standard_normal(t.size).astype(np.float32) * np.exp(-6.9 * t / rt60).astype(np.float32)
+        ir = rng.standard_normal(t.size).astype(np.float32) * np.exp(-6.9 * t / rt60).astype(
+            np.float32
+        )
         ir[0] = 1.0
         out.append((ir / np.abs(ir).max(), rt60))
     return out
@@ -131,7 +143,9 @@ def reverb(x: np.ndarray, ir: np.ndarray, wet: float) -> np.ndarray:
     return y.astype(np.float32)
 
 
-def jitter(x: np.ndarray, rng: np.random.Generator, *, gain_db: float = 4.0, semitones: float = 1.0) -> np.ndarray:
+def jitter(
+    x: np.ndarray, rng: np.random.Generator, *, gain_db: float = 4.0, semitones: float = 1.0
+) -> np.ndarray:
     """Random gain and a small pitch shift by resampling (changes the length slightly, as a real take would)."""
     shift = rng.uniform(-semitones, semitones)
     if abs(shift) > 0.1:
@@ -161,11 +175,14 @@ def mix_at_snr(fg: np.ndarray, bg: np.ndarray, snr_db: float) -> np.ndarray:
 
 def _fill(template: str, mods: dict) -> str:
     surface = mods.get("surface", "")
-    return template.format(gait2=mods.get("gait", "walking"), on=f" on {surface}" if surface else "")
+    return template.format(
+        gait2=mods.get("gait", "walking"), on=f" on {surface}" if surface else ""
+    )
 
 
-def sequence(takes: list[np.ndarray], gap: float, rel_jitter: float, seconds: float,
-             rng: np.random.Generator) -> np.ndarray:
+def sequence(
+    takes: list[np.ndarray], gap: float, rel_jitter: float, seconds: float, rng: np.random.Generator
+) -> np.ndarray:
     """Place events from different takes at a jittered cadence; never the same take twice in a row."""
     out = np.zeros(int(seconds * SAMPLE_RATE), np.float32)
     t, last = rng.uniform(0.05, 0.4), -1
@@ -176,14 +193,20 @@ def sequence(takes: list[np.ndarray], gap: float, rel_jitter: float, seconds: fl
         start = int(t * SAMPLE_RATE)
         end = min(out.size, start + ev.size)
         out[start:end] += ev[: end - start]
-        t += max(0.05, gap * (1 + rng.uniform(-rel_jitter, rel_jitter))) + ev.size / SAMPLE_RATE * 0.3
+        t += (
+            max(0.05, gap * (1 + rng.uniform(-rel_jitter, rel_jitter)))
+            + ev.size / SAMPLE_RATE * 0.3
+        )
     return out
 
 
 def _usable(row: dict) -> bool:
     # musical notes make odd scenes (hand claps make good sequences); "other" has no usable phrase
-    return (not row["synthetic"] and (row["subset"] == "sfx" or row["category"] == "hand clap")
-            and row["category"] != "other")
+    return (
+        not row["synthetic"]
+        and (row["subset"] == "sfx" or row["category"] == "hand clap")
+        and row["category"] != "other"
+    )
 
 
 def _clips_by(rows: list[dict], out: Path) -> dict[tuple[str, str], list[Clip]]:
@@ -192,8 +215,15 @@ def _clips_by(rows: list[dict], out: Path) -> dict[tuple[str, str], list[Clip]]:
         if not _usable(row):
             continue
         first = re.sub(r"^the sound of ", "", row["captions"][0], flags=re.I)
-        clip = Clip(out / row["path"], row["category"], first[0].lower() + first[1:], row["modifiers"], row["group_id"],
-                    row["licence"], row["source_package"])
+        clip = Clip(
+            out / row["path"],
+            row["category"],
+            first[0].lower() + first[1:],
+            row["modifiers"],
+            row["group_id"],
+            row["licence"],
+            row["source_package"],
+        )
         by[(row["split"], row["category"])].append(clip)
     return by
 
@@ -209,8 +239,16 @@ def synthesize(rows: list[dict], out: Path, n: int, *, seed: int = 0) -> list[di
     import json
 
     used = [r for r in rows if _usable(r)]  # speech or GM changes must not invalidate the scenes
-    key = hashlib.sha1(json.dumps([SCENES_VERSION, n, seed, sorted((r["audio_sha1"], r["category"], r["captions"][0])
-                                                                   for r in used)]).encode())
+    key = hashlib.sha1(
+        json.dumps(
+            [
+                SCENES_VERSION,
+                n,
+                seed,
+                sorted((r["audio_sha1"], r["category"], r["captions"][0]) for r in used),
+            ]
+        ).encode()
+    )
     cache = out / ".state" / f"scenes-{key.hexdigest()[:16]}.jsonl"
     if cache.exists():
         cached = [json.loads(line) for line in cache.read_text().splitlines()]
@@ -235,7 +273,11 @@ def _synthesize(rows: list[dict], out: Path, n: int, seed: int) -> list[dict]:
     made: list[dict] = []
     for i in tqdm(range(n), desc="scenes", unit="scene"):
         rng = np.random.default_rng([seed, i])
-        kind = "sequence" if (rng.random() < 0.5 and seq_keys) else ("mixture" if rng.random() < 0.6 else "distant")
+        kind = (
+            "sequence"
+            if (rng.random() < 0.5 and seq_keys)
+            else ("mixture" if rng.random() < 0.6 else "distant")
+        )
         try:
             row = _scene(kind, i, rng, by, seq_keys, bed_keys, event_keys, irs, out)
         except (ValueError, RuntimeError) as err:
@@ -250,16 +292,29 @@ def _pick(rng: np.random.Generator, keys: list) -> tuple:
     return keys[int(rng.integers(len(keys)))]
 
 
-def _scene(kind: str, i: int, rng: np.random.Generator, by: dict, seq_keys: list, bed_keys: list,
-           event_keys: list, irs: list, out: Path) -> dict | None:
+def _scene(
+    kind: str,
+    i: int,
+    rng: np.random.Generator,
+    by: dict,
+    seq_keys: list,
+    bed_keys: list,
+    event_keys: list,
+    irs: list,
+    out: Path,
+) -> dict | None:
     mods: dict[str, str] = {"scene": kind}
     if kind == "sequence":
         split, cat = _pick(rng, seq_keys)
         pool = by[(split, cat)]
         # prefer takes that agree on surface/gait so "on gravel" stays true
         anchor = pool[int(rng.integers(len(pool)))]
-        same = [c for c in pool if c.modifiers.get("surface") == anchor.modifiers.get("surface")
-                and c.modifiers.get("gait") == anchor.modifiers.get("gait")] or [anchor]
+        same = [
+            c
+            for c in pool
+            if c.modifiers.get("surface") == anchor.modifiers.get("surface")
+            and c.modifiers.get("gait") == anchor.modifiers.get("gait")
+        ] or [anchor]
         takes_c = [same[j] for j in rng.permutation(len(same))[:8]]
         template, gap, jit, indoor = SEQUENCES[cat]
         seconds = float(rng.uniform(4, 8))
@@ -267,7 +322,11 @@ def _scene(kind: str, i: int, rng: np.random.Generator, by: dict, seq_keys: list
         phrase = _fill(template, anchor.modifiers)
         parts, components = [phrase], takes_c
         if indoor is None:
-            indoor = anchor.modifiers.get("surface") in _INDOOR_SURFACES if cat == "footsteps" else rng.random() < 0.5
+            indoor = (
+                anchor.modifiers.get("surface") in _INDOOR_SURFACES
+                if cat == "footsteps"
+                else rng.random() < 0.5
+            )
     elif kind == "mixture":
         split, cat = _pick(rng, event_keys)
         a = by[(split, cat)][int(rng.integers(len(by[(split, cat)])))]
@@ -282,8 +341,17 @@ def _scene(kind: str, i: int, rng: np.random.Generator, by: dict, seq_keys: list
         seconds = float(np.clip(max(xa.size, xb.size) / SAMPLE_RATE, 2.0, 10.0))
         canvas = np.zeros(int(seconds * SAMPLE_RATE), np.float32)
         if not use_bed:
-            xb = np.concatenate([np.zeros(int(rng.uniform(0, max(0.0, seconds - xb.size / SAMPLE_RATE)) * SAMPLE_RATE),
-                                          np.float32), xb])[: canvas.size]
+            xb = np.concatenate(
+                [
+                    np.zeros(
+                        int(
+                            rng.uniform(0, max(0.0, seconds - xb.size / SAMPLE_RATE)) * SAMPLE_RATE
+                        ),
+                        np.float32,
+                    ),
+                    xb,
+                ]
+            )[: canvas.size]
             canvas[: xb.size] += xb * (_rms(xa) / _rms(xb)) * 10 ** (rng.uniform(-6, 0) / 20)
         canvas[: min(canvas.size, xa.size)] += xa[: canvas.size]
         x, components = canvas, [a, b]
@@ -295,16 +363,24 @@ def _scene(kind: str, i: int, rng: np.random.Generator, by: dict, seq_keys: list
         split, cat = _pick(rng, event_keys)
         a = by[(split, cat)][int(rng.integers(len(by[(split, cat)])))]
         x = _load(a)
-        x = sosfilt(butter(2, rng.uniform(1200, 3000), "lowpass", fs=SAMPLE_RATE, output="sos"), x).astype(np.float32)
-        x = np.concatenate([x, np.zeros(int(0.8 * SAMPLE_RATE), np.float32)]) * 10 ** (rng.uniform(-18, -10) / 20)
+        x = sosfilt(
+            butter(2, rng.uniform(1200, 3000), "lowpass", fs=SAMPLE_RATE, output="sos"), x
+        ).astype(np.float32)
+        x = np.concatenate([x, np.zeros(int(0.8 * SAMPLE_RATE), np.float32)]) * 10 ** (
+            rng.uniform(-18, -10) / 20
+        )
         ir, _ = irs[int(rng.integers(len(irs)))]
         x = reverb(x.astype(np.float32), ir, wet=0.6)
         parts, components, indoor = [a.phrase], [a], False
         mods["distance"] = "far"
     bed_phrase = None
     if kind == "sequence" and rng.random() < 0.7:
-        beds = [k for k in bed_keys if k[0] == split and (indoor is False or k[1] in ("tavern chatter", "machinery",
-                                                                                     "ambience"))]
+        beds = [
+            k
+            for k in bed_keys
+            if k[0] == split
+            and (indoor is False or k[1] in ("tavern chatter", "machinery", "ambience"))
+        ]
         if beds:
             bkey = _pick(rng, beds)
             bed = by[bkey][int(rng.integers(len(by[bkey])))]
@@ -329,12 +405,21 @@ def _scene(kind: str, i: int, rng: np.random.Generator, by: dict, seq_keys: list
     dest.parent.mkdir(parents=True, exist_ok=True)
     sf.write(dest, pcm, SAMPLE_RATE, format="FLAC", subtype="PCM_16")
     return {
-        "path": f"clips/{rel}", "duration": round(pcm.size / SAMPLE_RATE, 3), "captions": captions,
-        "category": components[0].category, "modifiers": mods, "transcript": None, "language": None,
-        "subset": "sfx", "source_package": "+".join(sorted({c.package for c in components})),
+        "path": f"clips/{rel}",
+        "duration": round(pcm.size / SAMPLE_RATE, 3),
+        "captions": captions,
+        "category": components[0].category,
+        "modifiers": mods,
+        "transcript": None,
+        "language": None,
+        "subset": "sfx",
+        "source_package": "+".join(sorted({c.package for c in components})),
         "original_file": " + ".join(str(c.path.name) for c in components),
         "licence": " + ".join(sorted({c.licence for c in components})),
-        "group_id": components[0].group_id, "split": split, "synthetic": True, "audio_sha1": audio_sha1(pcm),
+        "group_id": components[0].group_id,
+        "split": split,
+        "synthetic": True,
+        "audio_sha1": audio_sha1(pcm),
         "audioset": [],
     }
 
@@ -352,10 +437,22 @@ def _captions(kind: str, parts: list[str], bed: tuple[str, str] | None, indoor: 
     elif kind == "mixture":
         a, b, what = parts
         if what == "bed":
-            caps = [f"{a} with {b} in the background", f"{a} and {b}", f"the sound of {a} while {b} can be heard"]
+            caps = [
+                f"{a} with {b} in the background",
+                f"{a} and {b}",
+                f"the sound of {a} while {b} can be heard",
+            ]
         else:
-            caps = [f"{a} and {b}", f"{a} and {b} at the same time", f"the sound of {a} together with {b}"]
+            caps = [
+                f"{a} and {b}",
+                f"{a} and {b} at the same time",
+                f"the sound of {a} together with {b}",
+            ]
     else:
-        caps = [f"{parts[0]} in the distance", f"{parts[0]}, far away", f"the distant sound of {parts[0]}"]
+        caps = [
+            f"{parts[0]} in the distance",
+            f"{parts[0]}, far away",
+            f"the distant sound of {parts[0]}",
+        ]
     caps = [re.sub(r"\s+", " ", c).strip() for c in caps]
     return list(dict.fromkeys(caps))[:5]

@@ -12,15 +12,59 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 LANGUAGES = {
-    "en": "English", "es": "Spanish", "fr": "French", "it": "Italian", "ru": "Russian", "de": "German",
-    "ca": "Catalan", "ro": "Romanian", "bg": "Bulgarian", "be": "Belarusian", "el": "Greek", "da": "Danish",
-    "nl": "Dutch", "pt": "Portuguese", "pt_BR": "Brazilian Portuguese", "ml": "Malayalam", "cs": "Czech",
-    "hu": "Hungarian", "lt": "Lithuanian", "uk": "Ukrainian", "pl": "Polish", "sv": "Swedish", "fi": "Finnish",
-    "nb": "Norwegian", "nn": "Norwegian", "ga": "Irish", "sl": "Slovenian", "sk": "Slovak", "tr": "Turkish",
-    "zh": "Mandarin Chinese", "ja": "Japanese", "ar": "Arabic", "he": "Hebrew", "eu": "Basque", "gl": "Galician",
-    "et": "Estonian", "lv": "Latvian", "hr": "Croatian", "sr": "Serbian", "is": "Icelandic", "eo": "Esperanto",
-    "br": "Breton", "ast": "Asturian", "oc": "Occitan", "km": "Khmer", "kk": "Kazakh", "ko": "Korean",
-    "hi": "Hindi", "ta": "Tamil", "te": "Telugu", "fa": "Persian", "id": "Indonesian", "vi": "Vietnamese",
+    "en": "English",
+    "es": "Spanish",
+    "fr": "French",
+    "it": "Italian",
+    "ru": "Russian",
+    "de": "German",
+    "ca": "Catalan",
+    "ro": "Romanian",
+    "bg": "Bulgarian",
+    "be": "Belarusian",
+    "el": "Greek",
+    "da": "Danish",
+    "nl": "Dutch",
+    "pt": "Portuguese",
+    "pt_BR": "Brazilian Portuguese",
+    "ml": "Malayalam",
+    "cs": "Czech",
+    "hu": "Hungarian",
+    "lt": "Lithuanian",
+    "uk": "Ukrainian",
+    "pl": "Polish",
+    "sv": "Swedish",
+    "fi": "Finnish",
+    "nb": "Norwegian",
+    "nn": "Norwegian",
+    "ga": "Irish",
+    "sl": "Slovenian",
+    "sk": "Slovak",
+    "tr": "Turkish",
+    "zh": "Mandarin Chinese",
+    "ja": "Japanese",
+    "ar": "Arabic",
+    "he": "Hebrew",
+    "eu": "Basque",
+    "gl": "Galician",
+    "et": "Estonian",
+    "lv": "Latvian",
+    "hr": "Croatian",
+    "sr": "Serbian",
+    "is": "Icelandic",
+    "eo": "Esperanto",
+    "br": "Breton",
+    "ast": "Asturian",
+    "oc": "Occitan",
+    "km": "Khmer",
+    "kk": "Kazakh",
+    "ko": "Korean",
+    "hi": "Hindi",
+    "ta": "Tamil",
+    "te": "Telugu",
+    "fa": "Persian",
+    "id": "Indonesian",
+    "vi": "Vietnamese",
 }
 _SPEAKER = {"f": "a woman", "m": "a man", None: "a person"}
 
@@ -30,8 +74,9 @@ def language_name(code: str) -> str:
     return LANGUAGES.get(code) or LANGUAGES.get(code.split("_")[0].split("-")[0], code)
 
 
-def speech_captions(transcript: str, language: str, gender: str | None = None, *,
-                    channel: str | None = None) -> list[str]:
+def speech_captions(
+    transcript: str, language: str, gender: str | None = None, *, channel: str | None = None
+) -> list[str]:
     """Captions for a clip with an exact transcript.
 
     >>> speech_captions("Thank you.", "en", "f")[0]
@@ -43,14 +88,16 @@ def speech_captions(transcript: str, language: str, gender: str | None = None, *
     tail = f" {channel}" if channel else ""
     out = [
         f'{who} says in {lang}{tail}: "{text}"',
-        f'{who} speaking {lang}{tail}',
+        f"{who} speaking {lang}{tail}",
         f'"{text}" spoken in {lang} by {who}',
         f"{lang} speech{tail}",
     ]
     return list(dict.fromkeys(out))
 
 
-def word_captions(concept: str, language: str, kind: str = "word", gender: str | None = None) -> list[str]:
+def word_captions(
+    concept: str, language: str, kind: str = "word", gender: str | None = None
+) -> list[str]:
     """Captions for an isolated word, letter or syllable (ktuberling, klettres)."""
     who = _SPEAKER.get(gender, "a person")
     lang = language_name(language)
@@ -58,7 +105,11 @@ def word_captions(concept: str, language: str, kind: str = "word", gender: str |
         first = f'{who} says the word for "{concept}" in {lang}'
     else:
         first = f'{who} says the {kind} "{concept}" in {lang}'
-    return [first, f"{who} pronouncing a single {kind} in {lang}", f"a single {lang} {kind} spoken aloud"]
+    return [
+        first,
+        f"{who} pronouncing a single {kind} in {lang}",
+        f"a single {lang} {kind} spoken aloud",
+    ]
 
 
 def parse_asterisk_text(text: str) -> dict[str, str]:
@@ -117,5 +168,8 @@ def parse_sound_xml(text: str) -> list[tuple[str, str]]:
     try:
         root = ET.fromstring(text)
     except ET.ParseError:
-        return [(m.group(1), m.group(2)) for m in re.finditer(r'<sound\s+name="([^"]*)"\s+file="([^"]*)"', text)]
+        return [
+            (m.group(1), m.group(2))
+            for m in re.finditer(r'<sound\s+name="([^"]*)"\s+file="([^"]*)"', text)
+        ]
     return [(el.get("name", ""), el.get("file", "")) for el in root.iter("sound") if el.get("file")]

@@ -51,7 +51,9 @@ def main(argv: list[str] | None = None) -> int:
         else:
             rest.append(a)
         i += 1
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     try:
         cfg = TrainConfig.from_json(config_path, rest)
         from .engine import train

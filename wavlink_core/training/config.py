@@ -70,11 +70,15 @@ class TrainConfig:
     lora_dropout: float = 0.0
     lora_targets_audio: tuple[str, ...] = LORA_TARGETS_AUDIO
     lora_targets_text: tuple[str, ...] = LORA_TARGETS_TEXT
-    lora_save: str = "merge"  # merged into the tower weights (loads with the current checkpoint code)
+    lora_save: str = (
+        "merge"  # merged into the tower weights (loads with the current checkpoint code)
+    )
     feature_cache: bool = True  # cache frozen-tower outputs (pooled features) once per clip/caption
     # --- optimisation ------------------------------------------------------------------------
     lr: float = 1e-4
-    weight_decay: float = 0.01  # paper silent; not applied to biases, norms, global token, temperature
+    weight_decay: float = (
+        0.01  # paper silent; not applied to biases, norms, global token, temperature
+    )
     betas: tuple[float, ...] = (0.9, 0.999)
     warmup_ratio: float = 0.05
     schedule: str = "cosine"
@@ -115,8 +119,14 @@ class TrainConfig:
         choice("save_dtype", ("float32", "float16"))
         if self.audio_pooling is not None:
             choice("audio_pooling", ("global", "mean"))
-        positive = {"lr": self.lr, "batch_size": self.batch_size, "clip_seconds": self.clip_seconds,
-                    "lora_rank": self.lora_rank, "epochs": self.epochs, "log_every": self.log_every}
+        positive = {
+            "lr": self.lr,
+            "batch_size": self.batch_size,
+            "clip_seconds": self.clip_seconds,
+            "lora_rank": self.lora_rank,
+            "epochs": self.epochs,
+            "log_every": self.log_every,
+        }
         bad = {k: v for k, v in positive.items() if not v > 0}
         if bad:
             raise ConfigError(f"these must be > 0: {bad}")
@@ -163,7 +173,9 @@ class TrainConfig:
 
     # --- (de)serialisation -------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
+        return {
+            k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()
+        }
 
     def replace(self, **changes: Any) -> TrainConfig:
         return dataclasses.replace(self, **changes)
@@ -202,7 +214,9 @@ class TrainConfig:
 def _check_keys(data: dict[str, Any], types_: dict[str, Any]) -> None:
     unknown = sorted(set(data) - set(types_))
     if unknown:
-        raise ConfigError(f"unknown training config keys {unknown}; valid keys are {sorted(types_)}")
+        raise ConfigError(
+            f"unknown training config keys {unknown}; valid keys are {sorted(types_)}"
+        )
 
 
 def parse_overrides(items: list[str], types_: dict[str, Any] | None = None) -> dict[str, Any]:

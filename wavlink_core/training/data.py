@@ -56,12 +56,16 @@ def caption_hash(text: str) -> int:
 def read_manifest(cfg: TrainConfig) -> tuple[Path, list[dict]]:
     """All rows of the manifest, with a clear error for a missing corpus or a bad line."""
     if not cfg.corpus:
-        raise ConfigError("corpus is not set: pass --corpus=DIR (a built corpus with manifest.jsonl)")
+        raise ConfigError(
+            "corpus is not set: pass --corpus=DIR (a built corpus with manifest.jsonl)"
+        )
     corpus = Path(cfg.corpus)
     path = Path(cfg.manifest)
     path = path if path.is_absolute() else corpus / path
     if not path.is_file():
-        raise ConfigError(f"manifest {path} not found (build the corpus first: python -m wavlink_core.corpus)")
+        raise ConfigError(
+            f"manifest {path} not found (build the corpus first: python -m wavlink_core.corpus)"
+        )
     rows = []
     for n, line in enumerate(path.read_text().splitlines(), 1):
         if not line.strip():
@@ -100,7 +104,9 @@ def select(rows: list[dict], cfg: TrainConfig, split: str) -> list[dict]:
         out.append(row)
     limit = cfg.max_clips if split == "train" else cfg.val_max_clips
     if limit is not None and len(out) > limit:
-        keep = sorted(_rng(cfg.seed, 7 if split == "train" else 8).choice(len(out), limit, replace=False))
+        keep = sorted(
+            _rng(cfg.seed, 7 if split == "train" else 8).choice(len(out), limit, replace=False)
+        )
         out = [out[i] for i in keep]
     return out
 
@@ -115,17 +121,23 @@ class Splits:
 
     def sizes(self) -> dict[str, Any]:
         syn = sum(bool(r.get("synthetic")) for r in self.train)
-        return {"train_clips": len(self.train), "train_synthetic_clips": syn, "val_clips": len(self.val),
-                "train_hours": round(sum(float(r["duration"]) for r in self.train) / 3600, 3),
-                "captions": len(self.captions)}
+        return {
+            "train_clips": len(self.train),
+            "train_synthetic_clips": syn,
+            "val_clips": len(self.val),
+            "train_hours": round(sum(float(r["duration"]) for r in self.train) / 3600, 3),
+            "captions": len(self.captions),
+        }
 
 
 def load_splits(cfg: TrainConfig) -> Splits:
     corpus, rows = read_manifest(cfg)
     train, val = select(rows, cfg, "train"), select(rows, cfg, "val")
     if not train:
-        raise ConfigError(f"no training clips left after the filters (subsets={cfg.effective_subsets}, "
-                          f"categories={cfg.categories}, curated={cfg.curated}) in {cfg.corpus}")
+        raise ConfigError(
+            f"no training clips left after the filters (subsets={cfg.effective_subsets}, "
+            f"categories={cfg.categories}, curated={cfg.curated}) in {cfg.corpus}"
+        )
     captions = sorted({c for r in train + val for c in r["captions"]})
     return Splits(corpus, train, val, captions, {c: i for i, c in enumerate(captions)})
 
@@ -139,7 +151,9 @@ class EpochSampler(Sampler):
     hence the schedule are known up front), shuffled by ``(seed, epoch)``. ``shuffle=False`` (val)
     gives each row once, in order."""
 
-    def __init__(self, rows: list[dict], *, seed: int, synthetic_weight: float = 1.0, shuffle: bool = True):
+    def __init__(
+        self, rows: list[dict], *, seed: int, synthetic_weight: float = 1.0, shuffle: bool = True
+    ):
         self.seed, self.shuffle = seed, shuffle
         self.real = [i for i, r in enumerate(rows) if not r.get("synthetic", False)]
         self.syn = [i for i, r in enumerate(rows) if r.get("synthetic", False)]
@@ -176,7 +190,15 @@ class ClipDataset(Dataset):
     ``with_audio=False`` skips decoding (the audio features come from the cache).
     """
 
-    def __init__(self, rows: list[dict], splits: Splits, cfg: TrainConfig, *, train: bool, with_audio: bool = True):
+    def __init__(
+        self,
+        rows: list[dict],
+        splits: Splits,
+        cfg: TrainConfig,
+        *,
+        train: bool,
+        with_audio: bool = True,
+    ):
         self.rows, self.corpus = rows, splits.corpus
         self.caption_index = splits.caption_index
         self.seed, self.train, self.with_audio = cfg.seed, train, with_audio
@@ -205,7 +227,9 @@ class ClipDataset(Dataset):
 class Collator:
     """List of items -> batch: log-mel + frame counts (if audio), tokens (if text runs), ids."""
 
-    def __init__(self, tokenizer, *, n_mels: int, max_tokens: int, with_audio: bool, with_text: bool):
+    def __init__(
+        self, tokenizer, *, n_mels: int, max_tokens: int, with_audio: bool, with_text: bool
+    ):
         self.tokenizer, self.n_mels, self.max_tokens = tokenizer, n_mels, max_tokens
         self.with_audio, self.with_text = with_audio, with_text
 
@@ -220,8 +244,13 @@ class Collator:
             mel, frames = batch_log_mel([it["wave"] for it in items], self.n_mels)
             batch["mel"], batch["frames"] = mel, torch.tensor(frames, dtype=torch.long)
         if self.with_text:
-            tok = self.tokenizer(captions, padding=True, truncation=True, max_length=self.max_tokens,
-                                 return_tensors="pt")
+            tok = self.tokenizer(
+                captions,
+                padding=True,
+                truncation=True,
+                max_length=self.max_tokens,
+                return_tensors="pt",
+            )
             batch["input_ids"], batch["attention_mask"] = tok["input_ids"], tok["attention_mask"]
         return batch
 
@@ -240,8 +269,14 @@ def _weights_fingerprint(module: torch.nn.Module) -> str:
 
 
 @torch.no_grad()
-def text_features(model, captions: list[str], cache_dir: Path | None, *, batch_size: int = 256,
-                  progress: bool = False) -> torch.Tensor:
+def text_features(
+    model,
+    captions: list[str],
+    cache_dir: Path | None,
+    *,
+    batch_size: int = 256,
+    progress: bool = False,
+) -> torch.Tensor:
     """Pooled (pre-projection) text features (N, W) of ``captions`` through the frozen text tower."""
     from tqdm.auto import tqdm
 
@@ -265,27 +300,52 @@ def text_features(model, captions: list[str], cache_dir: Path | None, *, batch_s
 
 
 @torch.no_grad()
-def audio_features(model, rows: list[dict], corpus: Path, cfg: TrainConfig, cache_dir: Path | None, *,
-                   batch_size: int = 16, num_workers: int = 0, progress: bool = False) -> torch.Tensor:
+def audio_features(
+    model,
+    rows: list[dict],
+    corpus: Path,
+    cfg: TrainConfig,
+    cache_dir: Path | None,
+    *,
+    batch_size: int = 16,
+    num_workers: int = 0,
+    progress: bool = False,
+) -> torch.Tensor:
     """Pooled audio features (N, W) of the first ``clip_seconds`` of each row (frozen tower)."""
     from torch.utils.data import DataLoader
     from tqdm.auto import tqdm
 
-    key = _key("audio", _weights_fingerprint(model.audio), [r["path"] for r in rows], cfg.clip_seconds,
-               model.config.to_dict()["audio"])
+    key = _key(
+        "audio",
+        _weights_fingerprint(model.audio),
+        [r["path"] for r in rows],
+        cfg.clip_seconds,
+        model.config.to_dict()["audio"],
+    )
     path = cache_dir / f"audio-{key}.pt" if cache_dir else None
     if path is not None and path.is_file():
         return torch.load(path, weights_only=True)
     dummy = Splits(corpus, rows, [], [], {c: 0 for r in rows for c in r["captions"]})
     ds = ClipDataset(rows, dummy, cfg, train=False)
-    collate = Collator(None, n_mels=model.config.audio.n_mels, max_tokens=0, with_audio=True, with_text=False)
-    loader = DataLoader(ds, batch_size=batch_size, sampler=EpochSampler(rows, seed=0, shuffle=False),
-                        collate_fn=collate, num_workers=num_workers)
+    collate = Collator(
+        None, n_mels=model.config.audio.n_mels, max_tokens=0, with_audio=True, with_text=False
+    )
+    loader = DataLoader(
+        ds,
+        batch_size=batch_size,
+        sampler=EpochSampler(rows, seed=0, shuffle=False),
+        collate_fn=collate,
+        num_workers=num_workers,
+    )
     was = model.audio.training
     model.audio.eval()
     out = []
     for batch in tqdm(loader, desc="cache audio", disable=not progress):
-        out.append(model.audio(batch["mel"].to(model.device), batch["frames"].to(model.device)).float().cpu())
+        out.append(
+            model.audio(batch["mel"].to(model.device), batch["frames"].to(model.device))
+            .float()
+            .cpu()
+        )
     model.audio.train(was)
     feats = torch.cat(out) if out else torch.zeros(0, model.audio.width)
     if path is not None:

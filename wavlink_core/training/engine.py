@@ -57,8 +57,19 @@ STATE_DIR, MODEL_DIR = "state", "model"
 STATE_WEIGHTS, STATE_FILE = "trainable.safetensors", "resume.pt"
 METRICS, CONFIG_FILE = "metrics.jsonl", "train_config.json"
 # Config keys that may change between an interrupted run and its resumption.
-RESUME_FREE = {"resume", "halt_at_step", "progress", "num_workers", "threads", "val_every", "log_every",
-               "save_every", "output_dir", "device", "val_max_clips"}
+RESUME_FREE = {
+    "resume",
+    "halt_at_step",
+    "progress",
+    "num_workers",
+    "threads",
+    "val_every",
+    "log_every",
+    "save_every",
+    "output_dir",
+    "device",
+    "val_max_clips",
+}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -73,11 +84,15 @@ def build_model(cfg: TrainConfig) -> WavLink:
         torch.manual_seed(cfg.seed)
         if cfg.init_from:
             if cfg.audio_pooling is not None:
-                raise ConfigError("audio_pooling cannot change the architecture of an init_from checkpoint")
+                raise ConfigError(
+                    "audio_pooling cannot change the architecture of an init_from checkpoint"
+                )
             model = load_pretrained(cfg.init_from)
             if model.config.loss != cfg.loss:
-                raise ConfigError(f"init_from checkpoint was built for loss={model.config.loss!r}; "
-                                  f"the config asks for {cfg.loss!r}")
+                raise ConfigError(
+                    f"init_from checkpoint was built for loss={model.config.loss!r}; "
+                    f"the config asks for {cfg.loss!r}"
+                )
             return model
         mc = get_preset(cfg.model).replace(loss=cfg.loss)
         if cfg.audio_pooling is not None:
@@ -95,8 +110,14 @@ class TrainStep(nn.Module):
 
     def embed(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
         m = self.model
-        audio = batch["audio_feat"] if "audio_feat" in batch else m.audio(batch["mel"], batch["frames"])
-        text = batch["text_feat"] if "text_feat" in batch else m.text(batch["input_ids"], batch["attention_mask"])
+        audio = (
+            batch["audio_feat"] if "audio_feat" in batch else m.audio(batch["mel"], batch["frames"])
+        )
+        text = (
+            batch["text_feat"]
+            if "text_feat" in batch
+            else m.text(batch["input_ids"], batch["attention_mask"])
+        )
         return F.normalize(m.audio_proj(audio), dim=-1), F.normalize(m.text_proj(text), dim=-1)
 
     def forward(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -118,17 +139,31 @@ def param_groups(model: WavLink, weight_decay: float) -> list[dict]:
             continue
         skip = p.ndim < 2 or name in ("audio.global_token", "logit_scale", "logit_bias")
         (no_decay if skip else decay).append(p)
-    return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    return [
+        {"params": decay, "weight_decay": weight_decay},
+        {"params": no_decay, "weight_decay": 0.0},
+    ]
 
 
 # ----------------------------------------------------------------------------------------------
 # validation
 # ----------------------------------------------------------------------------------------------
-def _pair_loss(a: torch.Tensor, t: torch.Tensor, ids: torch.Tensor, scale: torch.Tensor,
-               bias: torch.Tensor | None, kind: str, groups: bool) -> torch.Tensor:
+def _pair_loss(
+    a: torch.Tensor,
+    t: torch.Tensor,
+    ids: torch.Tensor,
+    scale: torch.Tensor,
+    bias: torch.Tensor | None,
+    kind: str,
+    groups: bool,
+) -> torch.Tensor:
     """The training loss on one local chunk (no cross-rank gathering: chunks are already global)."""
     logits = (scale * a @ t.T).float()
-    same = (ids[:, None] == ids[None, :]) if groups else torch.eye(len(a), dtype=torch.bool, device=a.device)
+    same = (
+        (ids[:, None] == ids[None, :])
+        if groups
+        else torch.eye(len(a), dtype=torch.bool, device=a.device)
+    )
     if kind == "siglip":
         logits = logits + bias
         return -F.logsigmoid((same.float() * 2 - 1) * logits).sum() / len(a)
@@ -137,7 +172,9 @@ def _pair_loss(a: torch.Tensor, t: torch.Tensor, ids: torch.Tensor, scale: torch
 
 
 @torch.no_grad()
-def validate(step_mod: TrainStep, loader, accelerator, cfg: TrainConfig, feats: dict) -> dict[str, float]:
+def validate(
+    step_mod: TrainStep, loader, accelerator, cfg: TrainConfig, feats: dict
+) -> dict[str, float]:
     """Val loss and in-batch R@1 (audio->text, text->audio) at every trained size.
 
     Embeddings of the whole val split are gathered from all ranks, then scored in chunks of
@@ -192,7 +229,9 @@ def save_state(run: Path, model: WavLink, optimizer, scheduler, step: int, extra
 
     state_dir = run / STATE_DIR
     state_dir.mkdir(parents=True, exist_ok=True)
-    weights = {n: p.detach().cpu().contiguous() for n, p in model.named_parameters() if p.requires_grad}
+    weights = {
+        n: p.detach().cpu().contiguous() for n, p in model.named_parameters() if p.requires_grad
+    }
     save_file(weights, str(state_dir / (STATE_WEIGHTS + ".tmp")))
     blob = {
         "step": step,
@@ -216,8 +255,10 @@ def load_state(run: Path, model: WavLink) -> dict[str, Any]:
     params = dict(model.named_parameters())
     want = {n for n, p in params.items() if p.requires_grad}
     if set(weights) != want:
-        raise ConfigError(f"{state_dir} does not match this regime: missing {sorted(want - set(weights))[:5]}, "
-                          f"unexpected {sorted(set(weights) - want)[:5]}")
+        raise ConfigError(
+            f"{state_dir} does not match this regime: missing {sorted(want - set(weights))[:5]}, "
+            f"unexpected {sorted(set(weights) - want)[:5]}"
+        )
     with torch.no_grad():
         for n, v in weights.items():
             params[n].copy_(v)
@@ -229,8 +270,10 @@ def _check_resumable(run: Path, cfg: TrainConfig) -> None:
     now = cfg.to_dict()
     diff = sorted(k for k in now if k not in RESUME_FREE and saved.get(k) != now[k])
     if diff:
-        raise ConfigError(f"cannot resume {run}: the config differs in {diff} "
-                          f"(saved {[saved.get(k) for k in diff]}, now {[now[k] for k in diff]})")
+        raise ConfigError(
+            f"cannot resume {run}: the config differs in {diff} "
+            f"(saved {[saved.get(k) for k in diff]}, now {[now[k] for k in diff]})"
+        )
 
 
 # ----------------------------------------------------------------------------------------------
@@ -267,14 +310,18 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     if cfg.device == "cuda" and not torch.cuda.is_available():
         raise ConfigError("device=cuda but no CUDA device is visible")
     use_cuda = cfg.device != "cpu" and torch.cuda.is_available()
-    precision = {"auto": "bf16" if use_cuda else "no", "fp32": "no"}.get(cfg.precision, cfg.precision)
+    precision = {"auto": "bf16" if use_cuda else "no", "fp32": "no"}.get(
+        cfg.precision, cfg.precision
+    )
     accelerator = Accelerator(cpu=not use_cuda, mixed_precision=precision)
     set_seed(cfg.seed)
     main = accelerator.is_main_process
     run = cfg.run_dir
     resuming = cfg.resume and (run / STATE_DIR / STATE_FILE).is_file()
     if not resuming and (run / STATE_DIR / STATE_FILE).is_file():
-        raise ConfigError(f"{run} already holds a run; pass --resume=true to continue it or choose another output_dir")
+        raise ConfigError(
+            f"{run} already holds a run; pass --resume=true to continue it or choose another output_dir"
+        )
     if resuming:
         _check_resumable(run, cfg)
     if main:
@@ -292,40 +339,71 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
         log.info(report.line())
     model.to(accelerator.device)
     splits = D.load_splits(cfg)
-    audio_frozen = not cfg.audio_weights_train and (model.audio.global_token is None or not cfg.train_global_token)
+    audio_frozen = not cfg.audio_weights_train and (
+        model.audio.global_token is None or not cfg.train_global_token
+    )
     cache_text = cfg.feature_cache and not cfg.text_weights_train
     cache_audio = cfg.feature_cache and audio_frozen
     feats: dict[str, torch.Tensor] = {}
     cache_dir = run / "cache"
     with accelerator.main_process_first():
         if cache_text:
-            feats["text"] = D.text_features(model, splits.captions, cache_dir, progress=cfg.progress and main)
+            feats["text"] = D.text_features(
+                model, splits.captions, cache_dir, progress=cfg.progress and main
+            )
         if cache_audio:
             kw = dict(num_workers=cfg.num_workers, progress=cfg.progress and main)
-            feats["audio_train"] = D.audio_features(model, splits.train, splits.corpus, cfg, cache_dir, **kw)
-            feats["audio_val"] = D.audio_features(model, splits.val, splits.corpus, cfg, cache_dir, **kw)
+            feats["audio_train"] = D.audio_features(
+                model, splits.train, splits.corpus, cfg, cache_dir, **kw
+            )
+            feats["audio_val"] = D.audio_features(
+                model, splits.val, splits.corpus, cfg, cache_dir, **kw
+            )
     feats = {k: v.to(accelerator.device) for k, v in feats.items()}
     tokenizer = model.text.tokenizer
-    collate = D.Collator(tokenizer, n_mels=model.config.audio.n_mels, max_tokens=model.config.text.max_tokens,
-                         with_audio=not cache_audio, with_text=not cache_text)
+    collate = D.Collator(
+        tokenizer,
+        n_mels=model.config.audio.n_mels,
+        max_tokens=model.config.text.max_tokens,
+        with_audio=not cache_audio,
+        with_text=not cache_text,
+    )
     sampler = D.EpochSampler(splits.train, seed=cfg.seed, synthetic_weight=cfg.synthetic_weight)
     train_ds = D.ClipDataset(splits.train, splits, cfg, train=True, with_audio=not cache_audio)
     val_ds = D.ClipDataset(splits.val, splits, cfg, train=False, with_audio=not cache_audio)
-    loader_kw = dict(collate_fn=collate, num_workers=cfg.num_workers, persistent_workers=cfg.num_workers > 0)
-    train_loader = DataLoader(train_ds, batch_size=cfg.batch_size, sampler=sampler, drop_last=True,
-                              generator=torch.Generator().manual_seed(cfg.seed), **loader_kw)
-    val_loader = DataLoader(val_ds, batch_size=cfg.batch_size,
-                            sampler=D.EpochSampler(splits.val, seed=cfg.seed, shuffle=False), **loader_kw)
+    loader_kw = dict(
+        collate_fn=collate, num_workers=cfg.num_workers, persistent_workers=cfg.num_workers > 0
+    )
+    train_loader = DataLoader(
+        train_ds,
+        batch_size=cfg.batch_size,
+        sampler=sampler,
+        drop_last=True,
+        generator=torch.Generator().manual_seed(cfg.seed),
+        **loader_kw,
+    )
+    val_loader = DataLoader(
+        val_ds,
+        batch_size=cfg.batch_size,
+        sampler=D.EpochSampler(splits.val, seed=cfg.seed, shuffle=False),
+        **loader_kw,
+    )
 
     # ---- optimisation ----
     loss_fn = make_loss(cfg, model)
     step_mod = TrainStep(model, loss_fn, cfg.caption_groups)
-    optimizer = torch.optim.AdamW(param_groups(model, cfg.weight_decay), lr=cfg.lr, betas=tuple(cfg.betas))
-    step_mod, optimizer, train_loader, val_loader = accelerator.prepare(step_mod, optimizer, train_loader, val_loader)
+    optimizer = torch.optim.AdamW(
+        param_groups(model, cfg.weight_decay), lr=cfg.lr, betas=tuple(cfg.betas)
+    )
+    step_mod, optimizer, train_loader, val_loader = accelerator.prepare(
+        step_mod, optimizer, train_loader, val_loader
+    )
     steps_per_epoch = len(train_loader)
     if steps_per_epoch == 0:
-        raise ConfigError(f"{len(splits.train)} training clips give no full batch of {cfg.batch_size} "
-                          f"per process x {accelerator.num_processes}; lower batch_size")
+        raise ConfigError(
+            f"{len(splits.train)} training clips give no full batch of {cfg.batch_size} "
+            f"per process x {accelerator.num_processes}; lower batch_size"
+        )
     total = cfg.max_steps or cfg.epochs * steps_per_epoch
     warmup = int(round(cfg.warmup_ratio * total))
     scheduler = get_cosine_schedule_with_warmup(optimizer, warmup, total)
@@ -351,13 +429,26 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
 
     sizes = splits.sizes()
     if main:
-        log.info("stage %s: %s; %d steps/epoch x %s = %d steps (warm-up %d), batch %d x %d processes",
-                 cfg.stage, sizes, steps_per_epoch, cfg.epochs if not cfg.max_steps else "-", total, warmup,
-                 cfg.batch_size, accelerator.num_processes)
+        log.info(
+            "stage %s: %s; %d steps/epoch x %s = %d steps (warm-up %d), batch %d x %d processes",
+            cfg.stage,
+            sizes,
+            steps_per_epoch,
+            cfg.epochs if not cfg.max_steps else "-",
+            total,
+            warmup,
+            cfg.batch_size,
+            accelerator.num_processes,
+        )
     set_modes(model, cfg, training=True)
     halt = min(total, cfg.halt_at_step or total)
-    bar = tqdm(total=total, initial=step, desc=f"train {cfg.stage}", disable=not (main and cfg.progress),
-               dynamic_ncols=True)
+    bar = tqdm(
+        total=total,
+        initial=step,
+        desc=f"train {cfg.stage}",
+        disable=not (main and cfg.progress),
+        dynamic_ncols=True,
+    )
     val_metrics: dict[str, float] = {}
     t_loop = time.time()
     step_times: list[float] = []
@@ -366,8 +457,13 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
         nonlocal val_metrics
         if len(splits.val) == 0:
             return {}
-        val_metrics = validate(step_mod if not hasattr(step_mod, "module") else step_mod.module,
-                               val_loader, accelerator, cfg, feats)
+        val_metrics = validate(
+            step_mod if not hasattr(step_mod, "module") else step_mod.module,
+            val_loader,
+            accelerator,
+            cfg,
+            feats,
+        )
         log_row({"kind": "val", "step": step, **val_metrics})
         return val_metrics
 
@@ -397,15 +493,29 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
             if step % cfg.log_every == 0 or step == halt:
                 row = {"kind": "train", "step": step, "epoch": epoch, "loss": float(loss.detach())}
                 row.update({k: float(v) for k, v in out.items() if k.startswith("loss_at_")})
-                row.update({"lr": scheduler.get_last_lr()[0], "logit_scale": float(model.scale().detach()),
-                            "step_time_s": round(dt, 4), "elapsed_s": round(time.time() - t_loop, 2)})
+                row.update(
+                    {
+                        "lr": scheduler.get_last_lr()[0],
+                        "logit_scale": float(model.scale().detach()),
+                        "step_time_s": round(dt, 4),
+                        "elapsed_s": round(time.time() - t_loop, 2),
+                    }
+                )
                 log_row(row)
                 bar.set_postfix(loss=f"{row['loss']:.3f}", lr=f"{row['lr']:.2e}", refresh=False)
             bar.update(1)
             if cfg.val_every and step % cfg.val_every == 0:
                 run_val()
             if cfg.save_every and step % cfg.save_every == 0 and step < halt:
-                _save_state(accelerator, run, model, optimizer, scheduler, step, elapsed_before + time.time() - t_start)
+                _save_state(
+                    accelerator,
+                    run,
+                    model,
+                    optimizer,
+                    scheduler,
+                    step,
+                    elapsed_before + time.time() - t_start,
+                )
             if step >= halt:
                 break
         else:
@@ -417,9 +527,15 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     bar.close()
     wall = elapsed_before + time.time() - t_start
     _save_state(accelerator, run, model, optimizer, scheduler, step, wall)
-    summary: dict[str, Any] = {"run_dir": str(run), "step": step, "total_steps": total, "wall_s": round(wall, 1),
-                               "mean_step_s": round(sum(step_times) / len(step_times), 4) if step_times else None,
-                               "halted": step < total, **report.to_dict()}
+    summary: dict[str, Any] = {
+        "run_dir": str(run),
+        "step": step,
+        "total_steps": total,
+        "wall_s": round(wall, 1),
+        "mean_step_s": round(sum(step_times) / len(step_times), 4) if step_times else None,
+        "halted": step < total,
+        **report.to_dict(),
+    }
     if step < total:
         if main:
             log.info("halted at step %d of %d; resume with --resume=true", step, total)
@@ -429,18 +545,37 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     if main:
         exported = export_model(model)
         exported.training_info = {
-            "stage": cfg.stage, "steps": step, "epochs": cfg.epochs if not cfg.max_steps else step / steps_per_epoch,
-            "data": {**sizes, "corpus": str(cfg.corpus), "subsets": list(cfg.effective_subsets),
-                     "curated": cfg.curated, "synthetic_weight": cfg.synthetic_weight},
-            "regime": cfg.regime, "scope": cfg.scope, "train_global_token": cfg.train_global_token,
-            "lora": {"rank": cfg.lora_rank, "alpha": cfg.lora_alpha, "merged": True} if cfg.regime == "lora" else None,
-            "loss": cfg.loss, "matryoshka": list(loss_fn.dims), "lr": cfg.lr, "batch_size": cfg.batch_size,
-            "global_batch": cfg.batch_size * accelerator.num_processes, "clip_seconds": cfg.clip_seconds,
+            "stage": cfg.stage,
+            "steps": step,
+            "epochs": cfg.epochs if not cfg.max_steps else step / steps_per_epoch,
+            "data": {
+                **sizes,
+                "corpus": str(cfg.corpus),
+                "subsets": list(cfg.effective_subsets),
+                "curated": cfg.curated,
+                "synthetic_weight": cfg.synthetic_weight,
+            },
+            "regime": cfg.regime,
+            "scope": cfg.scope,
+            "train_global_token": cfg.train_global_token,
+            "lora": {"rank": cfg.lora_rank, "alpha": cfg.lora_alpha, "merged": True}
+            if cfg.regime == "lora"
+            else None,
+            "loss": cfg.loss,
+            "matryoshka": list(loss_fn.dims),
+            "lr": cfg.lr,
+            "batch_size": cfg.batch_size,
+            "global_batch": cfg.batch_size * accelerator.num_processes,
+            "clip_seconds": cfg.clip_seconds,
             "feature_cache": {"audio": cache_audio, "text": cache_text},
-            "trainable_params": report.trainable, "wall_time_s": round(wall, 1),
-            "hardware": _hardware(accelerator), "precision": precision, "seed": cfg.seed,
+            "trainable_params": report.trainable,
+            "wall_time_s": round(wall, 1),
+            "hardware": _hardware(accelerator),
+            "precision": precision,
+            "seed": cfg.seed,
             "val": {k: round(v, 4) for k, v in val_metrics.items()},
-            "init_from": cfg.init_from, "previous": init_info,
+            "init_from": cfg.init_from,
+            "previous": init_info,
         }
         save_pretrained(exported, run / MODEL_DIR, delta=True, dtype=cfg.save_dtype)
         log.info("saved %s", run / MODEL_DIR)

@@ -53,19 +53,31 @@ class RegimeReport:
 
     def line(self) -> str:
         parts = ", ".join(f"{k} {v:,}" for k, v in self.by_part.items() if v)
-        return (f"regime={self.regime} scope={self.scope}: {self.trainable:,} of {self.total:,} "
-                f"parameters trainable ({100 * self.trainable / max(self.total, 1):.2f} %): {parts}")
+        return (
+            f"regime={self.regime} scope={self.scope}: {self.trainable:,} of {self.total:,} "
+            f"parameters trainable ({100 * self.trainable / max(self.total, 1):.2f} %): {parts}"
+        )
 
     def to_dict(self) -> dict:
-        return {"regime": self.regime, "scope": self.scope, "trainable_params": self.trainable,
-                "total_params": self.total, "trainable_by_part": self.by_part}
+        return {
+            "regime": self.regime,
+            "scope": self.scope,
+            "trainable_params": self.trainable,
+            "total_params": self.total,
+            "trainable_by_part": self.by_part,
+        }
 
 
 def _lora(module: nn.Module, cfg: TrainConfig, targets: tuple[str, ...]) -> None:
     from peft import LoraConfig, inject_adapter_in_model
 
-    lcfg = LoraConfig(r=cfg.lora_rank, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
-                      target_modules=list(targets), bias="none")
+    lcfg = LoraConfig(
+        r=cfg.lora_rank,
+        lora_alpha=cfg.lora_alpha,
+        lora_dropout=cfg.lora_dropout,
+        target_modules=list(targets),
+        bias="none",
+    )
     inject_adapter_in_model(lcfg, module)
 
 
