@@ -206,19 +206,25 @@ def test_distributed_two_ranks_match_single_process(tmp_path):
     mp.spawn(_dist_worker, args=args, nprocs=world, join=True)
     ranks = [torch.load(f"{out}.{r}", weights_only=True) for r in range(world)]
     b = a.shape[0] // world
+    # Ranks reduce in another order than one process does; a wrong gather is off by ~100 %.
+    tol = {"rtol": 1e-4, "atol": 1e-6}
     for name, (make, kw, reduce, factor) in CASES.items():
         fa, ft = a.clone().requires_grad_(), t.clone().requires_grad_()
         ref = _loss(make(), fa, ft, SCALE, **_kwargs(kw, IDS))
         ref.backward()
         losses = torch.stack([r[name][0] for r in ranks])
         if reduce == "each":
-            torch.testing.assert_close(losses, ref.detach().expand(world), msg=name)
+            torch.testing.assert_close(losses, ref.detach().expand(world), msg=name, **tol)
         else:
-            torch.testing.assert_close(losses.mean(), ref.detach(), msg=name)
+            torch.testing.assert_close(losses.mean(), ref.detach(), msg=name, **tol)
         for rank, r in enumerate(ranks):
             sl = slice(rank * b, (rank + 1) * b)
-            torch.testing.assert_close(r[name][1], factor * fa.grad[sl], msg=f"{name} audio grad")
-            torch.testing.assert_close(r[name][2], factor * ft.grad[sl], msg=f"{name} text grad")
+            torch.testing.assert_close(
+                r[name][1], factor * fa.grad[sl], msg=f"{name} audio grad", **tol
+            )
+            torch.testing.assert_close(
+                r[name][2], factor * ft.grad[sl], msg=f"{name} text grad", **tol
+            )
     assert all(r["gathered"] for r in ranks)
     assert all("same local batch size; got [4, 3]" in r["unequal"] for r in ranks)
 
