@@ -31,13 +31,10 @@ ARGS = [
 OUT = Path(__file__).resolve().parents[1] / "test-output"
 
 
-@pytest.fixture(scope="module")
-def url(test_model, tmp_path_factory):
-    from demo import LAUNCH_KWARGS, build_demo
-    from demo.gallery import load_gallery
+def _launch(demo) -> int:
+    """Serve ``demo`` on a free loopback port in the background; returns the port."""
+    from demo import LAUNCH_KWARGS
 
-    os.environ["WAVLINK_CACHE"] = str(tmp_path_factory.mktemp("cache"))
-    demo = build_demo(test_model, gallery=load_gallery(limit=32), warm=False)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -48,6 +45,17 @@ def url(test_model, tmp_path_factory):
         quiet=True,
         **LAUNCH_KWARGS,
     )
+    return port
+
+
+@pytest.fixture(scope="module")
+def url(test_model, tmp_path_factory):
+    from demo import build_demo
+    from demo.gallery import load_gallery
+
+    os.environ["WAVLINK_CACHE"] = str(tmp_path_factory.mktemp("cache"))
+    demo = build_demo(test_model, gallery=load_gallery(limit=32), warm=False)
+    port = _launch(demo)
     yield f"http://127.0.0.1:{port}", demo
     demo.close()
 
@@ -129,21 +137,12 @@ def _bundled_trained():
 @pytest.mark.skipif(_bundled_trained() is None, reason="no trained model bundled in assets/ yet")
 def test_trained_model_names_a_gallery_dog_in_browser(tmp_path):
     """With the shipped weights, the real app ranks 'dog' first for a gallery dog clip."""
-    from demo import LAUNCH_KWARGS, build_demo
+    from demo import build_demo
     from wavlink_core import load_pretrained
 
     model_dir = _bundled_trained()
     demo = build_demo(load_pretrained(model_dir), model_dir=model_dir, warm=False)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    demo.launch(
-        server_name="127.0.0.1",
-        server_port=port,
-        prevent_thread_lock=True,
-        quiet=True,
-        **LAUNCH_KWARGS,
-    )
+    port = _launch(demo)
     try:
         with sync_api.sync_playwright() as p:
             ctx = p.chromium.launch_persistent_context(

@@ -74,16 +74,20 @@ def generic(
     for rel in rels:
         if not _keep(src, rel):
             continue
-        if src.subset == "instruments":
-            spec = _instrument(src, rel)
-            if spec is not None:
-                out.append(spec)
-            continue
-        rule, text = categorize(rel)
-        if rule is None or rule.category.startswith("_"):
-            continue
-        out.append(_from_rule(src, rel, rule, text))
+        spec = _label(src, rel, as_instrument=src.subset == "instruments")
+        if spec is not None:
+            out.append(spec)
     return out
+
+
+def _label(src: Source, rel: str, *, as_instrument: bool) -> ClipSpec | None:
+    """The instrument table for instrument samples, else the category rules (None: unlabelled)."""
+    if as_instrument:
+        return _instrument(src, rel)
+    rule, text = categorize(rel)
+    if rule is None or rule.category.startswith("_"):
+        return None
+    return _from_rule(src, rel, rule, text)
 
 
 def _instrument(
@@ -328,15 +332,9 @@ def gcompris(
     for rel in rels:
         if re.search(r"/(music|voices?|intro|bonus)/|explore_world_music|/voices-", rel):
             continue
-        if "/instruments/" in rel:
-            spec = _instrument(src, rel)
-            if spec is not None:
-                out.append(spec)
-            continue
-        rule, text = categorize(rel)
-        if rule is None or rule.category.startswith("_"):
-            continue
-        out.append(_from_rule(src, rel, rule, text))
+        spec = _label(src, rel, as_instrument="/instruments/" in rel)
+        if spec is not None:
+            out.append(spec)
     return out
 
 
