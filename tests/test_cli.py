@@ -54,3 +54,19 @@ def test_module_entry_point_runs(ckpt):
     assert run.returncode == 0, run.stderr
     assert "trained Matryoshka sizes: (32, 16, 8, 4)" in run.stdout
     assert "tiny.en" in run.stdout
+
+
+def test_export_float16_reports_embedding_change(ckpt, tmp_path, capsys):
+    """The float16 export is half the size, reloads, and its measured cosine to the source is printed;
+    an impossible threshold turns the measurement into a failure (exit 3)."""
+    out = tmp_path / "fp16"
+    assert main(["export", "--model", ckpt, "--out", str(out), "--check", DOG, ROOSTER]) == 0
+    text = capsys.readouterr().out
+    rows = [line.split() for line in text.splitlines() if line.strip()[:1].isdigit()]
+    assert [int(r[0]) for r in rows] == [32, 16, 8, 4]
+    assert all(0.999 <= float(r[1]) <= 1.0 for r in rows), text
+    size = lambda d: (Path(d) / "model.safetensors").stat().st_size  # noqa: E731
+    assert size(out) < 0.6 * size(ckpt)
+    again = tmp_path / "again"
+    args = ["export", "--model", ckpt, "--out", str(again), "--check", DOG, "--min-cosine", "1.01"]
+    assert main(args) == 3

@@ -371,3 +371,26 @@ def test_cli(corpus, tmp_path, capsys):
     assert main(["--config", str(path), "--max_steps=1", f"--output_dir={out}"]) == 0
     assert json.loads(capsys.readouterr().out)["step"] == 1
     assert (out / "model" / "model.safetensors").is_file() and (out / "train_config.json").is_file()
+
+
+def test_shared_audio_cache_encodes_each_clip_once(corpus, tmp_path):
+    """Runs sharing cache_dir reuse per-clip features: a subset run encodes nothing new, and the
+    cached rows equal what the frozen tower computes directly."""
+    from wavlink_core.training import data as D
+    from wavlink_core.training.engine import build_model
+
+    cfg = cfg_for(corpus, tmp_path / "a", regime="projector", audio_pooling="mean")
+    model = build_model(cfg)
+    splits = D.load_splits(cfg)
+    cache = tmp_path / "shared"
+    full = D.audio_features(model, splits.train, splits.corpus, cfg, cache)
+    calls = []
+    original = model.audio.forward
+    model.audio.forward = lambda *a, **k: calls.append(1) or original(*a, **k)
+    subset = splits.train[::3]
+    again = D.audio_features(model, subset, splits.corpus, cfg, cache)
+    assert not calls, "a clip already in the shared cache was encoded again"
+    torch.testing.assert_close(again, full[::3])
+    model.audio.forward = original
+    fresh = D.audio_features(model, subset, splits.corpus, cfg, None)
+    torch.testing.assert_close(again, fresh, atol=1e-5, rtol=1e-5)

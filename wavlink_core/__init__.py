@@ -17,8 +17,14 @@ from .audio import AudioInfo, load_audio, load_audio_with_info, probe_audio
 from .checkpoint import load_pretrained, save_pretrained
 from .config import PRESETS, AudioConfig, TextConfig, WavLinkConfig, get_preset
 from .errors import AudioError, CheckpointError, ConfigError, WavLinkError
-from .inference import DEFAULT_TEMPLATE, ZeroShotResult, embed_audio, embed_text, similarity
-from .inference import zero_shot
+from .inference import (
+    DEFAULT_TEMPLATE,
+    ZeroShotResult,
+    embed_audio,
+    embed_text,
+    similarity,
+    zero_shot,
+)
 from .matryoshka import check_dim, truncate
 from .model import WavLink
 

@@ -23,7 +23,8 @@ import os
 import shutil
 import subprocess
 import tempfile
-from typing import Any, Callable, Iterator, Union
+from collections.abc import Callable, Iterator
+from typing import Any, Union
 
 import numpy as np
 import soundfile as sf
@@ -62,7 +63,7 @@ _SOUNDFILE_EXTS = {
     ".rf64",
 }
 _Reader = Callable[
-    [Union[float, None]], tuple[np.ndarray, int]
+    [float | None], tuple[np.ndarray, int]
 ]  # max_seconds -> ((frames, channels), rate)
 
 

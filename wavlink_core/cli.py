@@ -1,4 +1,4 @@
-"""Command line: ``python -m wavlink_core {embed,classify,info}``."""
+"""Command line: ``python -m wavlink_core {embed,classify,export,info}``."""
 
 from __future__ import annotations
 
@@ -95,6 +95,36 @@ def cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    """Re-save a checkpoint (delta, float16 or float32) and measure what the cast changed."""
+    import torch
+
+    from .checkpoint import load_pretrained, save_pretrained
+    from .inference import embed_audio
+
+    source = _load(args)
+    out = save_pretrained(source, args.out, dtype=args.dtype)
+    size = sum(f.stat().st_size for f in out.iterdir() if f.is_file())
+    print(f"saved {out} ({size / 2**20:.1f} MiB, {args.dtype})")
+    if not args.check:
+        return 0
+    # The export is judged on real audio: embeddings of the re-loaded copy against the source.
+    copy = load_pretrained(out)
+    files = [str(f) for f in args.check]
+    worst = 1.0
+    print(f"{'dim':>5} {'min cosine':>11} {'max |diff|':>11}  ({len(files)} clips)")
+    for dim in source.matryoshka_dims:
+        a = torch.from_numpy(embed_audio(source, files, dim=dim))
+        b = torch.from_numpy(embed_audio(copy, files, dim=dim))
+        cos = torch.nn.functional.cosine_similarity(a, b, dim=-1).min().item()
+        worst = min(worst, cos)
+        print(f"{dim:>5} {cos:>11.6f} {(a - b).abs().max().item():>11.2e}")
+    if worst < args.min_cosine:
+        print(f"error: min cosine {worst:.6f} < --min-cosine {args.min_cosine}", file=sys.stderr)
+        return 3
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .inference import DEFAULT_TEMPLATE
 
@@ -121,6 +151,14 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--template", default=DEFAULT_TEMPLATE, help="prompt with {} for the label")
     c.add_argument("--top-k", type=int, default=5, help="how many labels to print")
     c.set_defaults(func=cmd_classify)
+
+    x = sub.add_parser("export", help="re-save a checkpoint (float16/32) and measure the change")
+    common(x)
+    x.add_argument("--out", required=True, type=Path, help="output checkpoint folder")
+    x.add_argument("--dtype", default="float16", choices=["float16", "float32"])
+    x.add_argument("--check", nargs="*", type=Path, default=[], help="audio files to compare on")
+    x.add_argument("--min-cosine", type=float, default=0.999, help="fail below this cosine")
+    x.set_defaults(func=cmd_export)
 
     i = sub.add_parser("info", help="versions, presets, installed weights, a model's sizes")
     common(i)

@@ -39,7 +39,7 @@ MIN_FRAMES = 100
 VALID_N_MELS = (80, 128)  # Whisper v1/v2 and v3 front ends
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def mel_filters(n_mels: int) -> torch.Tensor:
     """Slaney mel filterbank, built the way openai-whisper built ``mel_filters.npz``.
 

@@ -74,6 +74,9 @@ class TrainConfig:
         "merge"  # merged into the tower weights (loads with the current checkpoint code)
     )
     feature_cache: bool = True  # cache frozen-tower outputs (pooled features) once per clip/caption
+    cache_dir: str | None = (
+        None  # where caches live (default <output_dir>/cache); share it across runs
+    )
     # --- optimisation ------------------------------------------------------------------------
     lr: float = 1e-4
     weight_decay: float = (

@@ -311,44 +311,57 @@ def audio_features(
     num_workers: int = 0,
     progress: bool = False,
 ) -> torch.Tensor:
-    """Pooled audio features (N, W) of the first ``clip_seconds`` of each row (frozen tower)."""
+    """Pooled audio features (N, W) of the first ``clip_seconds`` of each row (frozen tower).
+
+    The cache holds one row per clip path (for these weights, crop length and audio config), so
+    runs that share ``cache_dir`` but select different clips (subset or scene ablations) only
+    encode the clips they have not seen yet.
+    """
     from torch.utils.data import DataLoader
     from tqdm.auto import tqdm
 
     key = _key(
-        "audio",
+        "audio-per-clip",
         _weights_fingerprint(model.audio),
-        [r["path"] for r in rows],
         cfg.clip_seconds,
         model.config.to_dict()["audio"],
     )
     path = cache_dir / f"audio-{key}.pt" if cache_dir else None
+    known: dict[str, torch.Tensor] = {}
     if path is not None and path.is_file():
-        return torch.load(path, weights_only=True)
-    dummy = Splits(corpus, rows, [], [], {c: 0 for r in rows for c in r["captions"]})
-    ds = ClipDataset(rows, dummy, cfg, train=False)
-    collate = Collator(
-        None, n_mels=model.config.audio.n_mels, max_tokens=0, with_audio=True, with_text=False
-    )
-    loader = DataLoader(
-        ds,
-        batch_size=batch_size,
-        sampler=EpochSampler(rows, seed=0, shuffle=False),
-        collate_fn=collate,
-        num_workers=num_workers,
-    )
-    was = model.audio.training
-    model.audio.eval()
-    out = []
-    for batch in tqdm(loader, desc="cache audio", disable=not progress):
-        out.append(
-            model.audio(batch["mel"].to(model.device), batch["frames"].to(model.device))
-            .float()
-            .cpu()
+        stored = torch.load(path, weights_only=True)
+        known = dict(zip(stored["paths"], stored["features"], strict=True))
+    todo = [r for r in rows if r["path"] not in known]
+    if todo:
+        dummy = Splits(corpus, todo, [], [], {c: 0 for r in todo for c in r["captions"]})
+        ds = ClipDataset(todo, dummy, cfg, train=False)
+        collate = Collator(
+            None, n_mels=model.config.audio.n_mels, max_tokens=0, with_audio=True, with_text=False
         )
-    model.audio.train(was)
-    feats = torch.cat(out) if out else torch.zeros(0, model.audio.width)
-    if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        torch.save(feats, path)
-    return feats
+        loader = DataLoader(
+            ds,
+            batch_size=batch_size,
+            sampler=EpochSampler(todo, seed=0, shuffle=False),
+            collate_fn=collate,
+            num_workers=num_workers,
+        )
+        was = model.audio.training
+        model.audio.eval()
+        out = []
+        for batch in tqdm(loader, desc="cache audio", disable=not progress):
+            out.append(
+                model.audio(batch["mel"].to(model.device), batch["frames"].to(model.device))
+                .float()
+                .cpu()
+            )
+        model.audio.train(was)
+        known.update(zip((r["path"] for r in todo), torch.cat(out), strict=True))
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            paths = sorted(known)
+            tmp = path.with_suffix(".tmp")
+            torch.save({"paths": paths, "features": torch.stack([known[k] for k in paths])}, tmp)
+            tmp.replace(path)  # a crash mid-write never leaves a truncated cache behind
+    if not rows:
+        return torch.zeros(0, model.audio.width)
+    return torch.stack([known[r["path"]] for r in rows])

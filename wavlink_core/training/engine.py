@@ -345,7 +345,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     cache_text = cfg.feature_cache and not cfg.text_weights_train
     cache_audio = cfg.feature_cache and audio_frozen
     feats: dict[str, torch.Tensor] = {}
-    cache_dir = run / "cache"
+    cache_dir = Path(cfg.cache_dir) if cfg.cache_dir else run / "cache"
     with accelerator.main_process_first():
         if cache_text:
             feats["text"] = D.text_features(

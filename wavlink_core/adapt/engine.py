@@ -1,0 +1,377 @@
+"""The Whisper-AuT adaptation loop, on the same Accelerate engine as WavLink training.
+
+Per step: log-mel (30-s windows, or dynamic length) -> full Whisper, teacher-forced -> mean
+cross-entropy over target tokens -> backward -> grad clip -> AdamW (no decay on biases and norms,
+``training.engine.param_groups``) -> cosine schedule with warm-up, stepped once per optimizer step.
+``grad_accum`` micro-batches make one optimizer step (the paper: 8/GPU x 8 GPUs x 2 = 128).
+
+Multi-GPU / multi-node: ``accelerate launch --multi_gpu --num_processes 8 -m wavlink_core.adapt
+--config run.json``; ``batch_size`` is per device. Logged to ``<run>/metrics.jsonl`` (train rows:
+loss, lr, tokens, step time; val rows: token-mean loss per domain and their mix-weighted mean).
+Resume state (weights as safetensors; optimizer, scheduler, step, RNG in a ``weights_only`` torch
+file) is ``training.engine``'s own, in ``<run>/state``. At the end the adapted model is saved as a
+backbone folder, ``<run>/backbone`` (see :func:`~.seq2seq.save_backbone`).
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from ..errors import ConfigError
+from ..training.engine import STATE_DIR, STATE_FILE, _hardware, load_state, param_groups, save_state
+from . import data as D
+from .config import DOMAINS, AdaptConfig
+from .seq2seq import (
+    Prompts,
+    encode,
+    encoder_tower,
+    load_seq2seq,
+    save_backbone,
+    token_losses,
+    tokenizer_file,
+)
+
+log = logging.getLogger(__name__)
+
+BACKBONE_DIR = "backbone"
+METRICS, CONFIG_FILE = "metrics.jsonl", "adapt_config.json"
+# Config keys that may change between an interrupted run and its resumption.
+RESUME_FREE = {
+    "resume",
+    "halt_at_step",
+    "progress",
+    "num_workers",
+    "threads",
+    "val_every",
+    "log_every",
+    "save_every",
+    "output_dir",
+    "device",
+    "val_max_clips",
+}
+
+
+class Seq2SeqStep(nn.Module):
+    """What DDP wraps: batch -> summed token losses and token counts per example."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+        # Not a registered submodule: it only runs self.model's encoder (no weights of its own).
+        self.__dict__["tower"] = encoder_tower(model)
+
+    def forward(self, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
+        hidden = encode(self.tower, batch["mel"], batch["frames"])
+        loss_sum, tokens = token_losses(self.model, hidden, batch["input_ids"], batch["labels"])
+        return {
+            "loss": loss_sum.sum() / tokens.sum().clamp_min(1),
+            "loss_sum": loss_sum,
+            "tokens": tokens,
+        }
+
+
+@torch.no_grad()
+def validate(step_mod: Seq2SeqStep, loader, accelerator, cfg: AdaptConfig) -> dict[str, float]:
+    """Token-mean loss per domain over the val split, and their mean weighted by the mix."""
+    step_mod.model.eval()
+    sums, counts, clips = (torch.zeros(len(DOMAINS)) for _ in range(3))
+    for batch in loader:
+        with accelerator.autocast():
+            out = step_mod(batch)
+        loss_sum, tokens, domain = accelerator.gather_for_metrics(
+            (out["loss_sum"].float(), out["tokens"].float(), batch["domain"])
+        )
+        sums.index_add_(0, domain.cpu(), loss_sum.cpu())
+        counts.index_add_(0, domain.cpu(), tokens.cpu())
+        clips.index_add_(0, domain.cpu(), torch.ones(len(domain)))
+    step_mod.model.train()
+    out: dict[str, float] = {}
+    weighted, weight = 0.0, 0.0
+    for k, d in enumerate(DOMAINS):
+        if counts[k] > 0:
+            out[f"val_loss_{d}"] = float(sums[k] / counts[k])
+            out[f"val_clips_{d}"] = int(clips[k])
+            weighted += cfg.mix[d] * out[f"val_loss_{d}"]
+            weight += cfg.mix[d]
+    if weight > 0:
+        out["val_loss"] = weighted / weight
+    return out
+
+
+def _check_resumable(run: Path, cfg: AdaptConfig) -> None:
+    saved = json.loads((run / CONFIG_FILE).read_text())
+    now = cfg.to_dict()
+    diff = sorted(k for k in now if k not in RESUME_FREE and saved.get(k) != now[k])
+    if diff:
+        raise ConfigError(
+            f"cannot resume {run}: the config differs in {diff} "
+            f"(saved {[saved.get(k) for k in diff]}, now {[now[k] for k in diff]})"
+        )
+
+
+def train(cfg: AdaptConfig) -> dict[str, Any]:
+    """Run (or resume) one adaptation; returns a summary (steps, wall time, losses, backbone dir)."""
+    from accelerate import Accelerator
+    from accelerate.utils import set_seed
+    from torch.utils.data import DataLoader
+    from tqdm.auto import tqdm
+    from transformers import get_cosine_schedule_with_warmup
+
+    t_start = time.time()
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    if cfg.device == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("device=cuda but no CUDA device is visible")
+    use_cuda = cfg.device != "cpu" and torch.cuda.is_available()
+    precision = {"auto": "bf16" if use_cuda else "no", "fp32": "no"}.get(
+        cfg.precision, cfg.precision
+    )
+    accelerator = Accelerator(
+        cpu=not use_cuda, mixed_precision=precision, gradient_accumulation_steps=cfg.grad_accum
+    )
+    set_seed(cfg.seed)
+    main = accelerator.is_main_process
+    run = cfg.run_dir
+    has_state = (run / STATE_DIR / STATE_FILE).is_file()
+    if has_state and not cfg.resume:
+        raise ConfigError(
+            f"{run} already holds a run; pass --resume=true to continue it or choose another output_dir"
+        )
+    resuming = cfg.resume and has_state
+    if resuming:
+        _check_resumable(run, cfg)
+    if main:
+        run.mkdir(parents=True, exist_ok=True)
+        cfg.save(run / CONFIG_FILE)
+        if not resuming and (run / METRICS).exists():
+            (run / METRICS).unlink()
+    accelerator.wait_for_everyone()
+
+    # ---- model, data ----
+    model, tokenizer = load_seq2seq(cfg.backbone, seed=cfg.seed)
+    if cfg.gradient_checkpointing:
+        model.activation_checkpointing_enable({"use_reentrant": False})
+    model.to(accelerator.device).train()
+    prompts = Prompts.for_model(model, tokenizer, cfg.caption_prompt)
+    data = D.load_data(cfg, prompts)
+    world = accelerator.num_processes
+    per_step = cfg.batch_size * cfg.grad_accum * world
+    # Whole optimizer steps only, so an epoch never ends on a half-accumulated gradient.
+    steps_per_epoch = len(data.train) // per_step
+    if steps_per_epoch == 0:
+        raise ConfigError(
+            f"{len(data.train)} training examples give no optimizer step of {cfg.batch_size} x "
+            f"{cfg.grad_accum} accumulation x {world} processes; lower batch_size"
+        )
+    sampler = D.MixSampler(
+        data.pools(), cfg.mix, seed=cfg.seed, num_samples=steps_per_epoch * per_step
+    )
+    collate = D.Collator(
+        n_mels=model.config.num_mel_bins, pad_to_30s=cfg.pad_to_30s, pad_id=prompts.eot
+    )
+    loader_kw = dict(
+        collate_fn=collate, num_workers=cfg.num_workers, persistent_workers=cfg.num_workers > 0
+    )
+    train_loader = DataLoader(
+        D.AdaptDataset(data.train, data.corpus, cfg, train=True),
+        batch_size=cfg.batch_size,
+        sampler=sampler,
+        drop_last=True,
+        **loader_kw,
+    )
+    val_loader = DataLoader(
+        D.AdaptDataset(data.val, data.corpus, cfg, train=False),
+        batch_size=cfg.batch_size,
+        **loader_kw,
+    )
+
+    # ---- optimisation ----
+    step_mod = Seq2SeqStep(model)
+    optimizer = torch.optim.AdamW(
+        param_groups(model, cfg.weight_decay), lr=cfg.lr, betas=tuple(cfg.betas)
+    )
+    step_mod, optimizer, train_loader, val_loader = accelerator.prepare(
+        step_mod, optimizer, train_loader, val_loader
+    )
+    total = cfg.max_steps or cfg.epochs * steps_per_epoch
+    warmup = int(round(cfg.warmup_ratio * total))
+    scheduler = get_cosine_schedule_with_warmup(optimizer, warmup, total)
+    trainable = [p for p in model.parameters() if p.requires_grad]
+
+    step, elapsed_before = 0, 0.0
+    if resuming:
+        blob = load_state(run, model)
+        optimizer.load_state_dict(blob["optimizer"])
+        scheduler.load_state_dict(blob["scheduler"])
+        step = int(blob["step"])
+        elapsed_before = json.loads(blob["extra"]).get("wall_s", 0.0)
+        torch.set_rng_state(blob["rng_cpu"])
+        if blob["rng_cuda"] and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(blob["rng_cuda"])
+
+    def log_row(row: dict) -> None:
+        if main:
+            with (run / METRICS).open("a") as fh:
+                fh.write(json.dumps(row) + "\n")
+
+    sizes = data.sizes()
+    if main:
+        log.info(
+            "%s: examples %s; %d steps/epoch x %s = %d steps (warm-up %d), batch %d x %d accum x %d "
+            "processes; mean draws per clip and epoch %s%s",
+            cfg.backbone,
+            sizes,
+            steps_per_epoch,
+            cfg.epochs if not cfg.max_steps else "-",
+            total,
+            warmup,
+            cfg.batch_size,
+            cfg.grad_accum,
+            world,
+            D.expected_repeats(data, cfg),
+            f"; resumed at step {step}" if resuming else "",
+        )
+    halt = min(total, cfg.halt_at_step or total)
+    bar = tqdm(
+        total=total,
+        initial=step,
+        desc="adapt",
+        disable=not (main and cfg.progress),
+        dynamic_ncols=True,
+    )
+    val_metrics: dict[str, float] = {}
+    t_loop = time.time()
+    step_times: list[float] = []
+    module = step_mod.module if hasattr(step_mod, "module") else step_mod
+
+    def run_val() -> None:
+        nonlocal val_metrics
+        if data.val:
+            val_metrics = validate(module, val_loader, accelerator, cfg)
+            log_row({"kind": "val", "step": step, **val_metrics})
+
+    def checkpoint() -> None:
+        if main:
+            save_state(
+                run,
+                model,
+                optimizer,
+                scheduler,
+                step,
+                {"wall_s": elapsed_before + time.time() - t_start},
+            )
+        accelerator.wait_for_everyone()
+
+    epoch = step // steps_per_epoch
+    skip = (step % steps_per_epoch) * cfg.grad_accum
+    while step < halt:
+        train_loader.set_epoch(epoch)
+        sampler.set_epoch(epoch)
+        loader = accelerator.skip_first_batches(train_loader, skip) if skip else train_loader
+        skip = 0
+        t0 = time.time()
+        for batch in loader:
+            with accelerator.accumulate(step_mod):
+                with accelerator.autocast():
+                    out = step_mod(batch)
+                accelerator.backward(out["loss"])
+                if accelerator.sync_gradients and cfg.grad_clip > 0:
+                    accelerator.clip_grad_norm_(trainable, cfg.grad_clip)
+                optimizer.step()  # Accelerate skips it (and zero_grad) between accumulation steps
+                optimizer.zero_grad(set_to_none=True)
+            if not accelerator.sync_gradients:
+                continue
+            scheduler.step()
+            step += 1
+            dt = time.time() - t0
+            step_times.append(dt)
+            if step % cfg.log_every == 0 or step == halt:
+                row = {
+                    "kind": "train",
+                    "step": step,
+                    "epoch": epoch,
+                    "loss": float(out["loss"].detach()),
+                    "tokens": int(out["tokens"].sum()),
+                    "lr": scheduler.get_last_lr()[0],
+                    "step_time_s": round(dt, 4),
+                    "elapsed_s": round(time.time() - t_loop, 2),
+                }
+                log_row(row)
+                bar.set_postfix(loss=f"{row['loss']:.3f}", lr=f"{row['lr']:.2e}", refresh=False)
+            bar.update(1)
+            if cfg.val_every and step % cfg.val_every == 0:
+                run_val()
+            if cfg.save_every and step % cfg.save_every == 0 and step < halt:
+                checkpoint()
+            if step >= halt:
+                break
+            t0 = time.time()
+        else:
+            if not cfg.val_every:
+                run_val()
+            epoch += 1
+            continue
+        break
+    bar.close()
+    wall = elapsed_before + time.time() - t_start
+    checkpoint()
+    summary: dict[str, Any] = {
+        "run_dir": str(run),
+        "step": step,
+        "total_steps": total,
+        "wall_s": round(wall, 1),
+        "mean_step_s": round(sum(step_times) / len(step_times), 4) if step_times else None,
+        "halted": step < total,
+        "examples": sizes,
+    }
+    if step < total:
+        if main:
+            log.info("halted at step %d of %d; resume with --resume=true", step, total)
+        return summary
+    if not val_metrics:
+        run_val()
+    backbone = run / BACKBONE_DIR
+    if main:
+        provenance = {
+            "method": "Whisper-AuT seq2seq adaptation (arXiv 2604.10438), wavlink_core.adapt",
+            "base_backbone": cfg.backbone,
+            "corpus": str(data.corpus),
+            "manifest": str(data.manifest),
+            "manifest_sha256": D.manifest_sha256(data.manifest),
+            "mix": cfg.mix,
+            "sound_subsets": list(cfg.sound_subsets),
+            "music_subsets": list(cfg.music_subsets),
+            "speech_languages": list(cfg.speech_languages),
+            "caption_prompt": cfg.caption_prompt,
+            "examples": sizes,
+            "steps": step,
+            "epochs": step / steps_per_epoch,
+            "warmup_steps": warmup,
+            "global_batch": per_step,
+            "lr": cfg.lr,
+            "weight_decay": cfg.weight_decay,
+            "clip_seconds": cfg.clip_seconds,
+            "pad_to_30s": cfg.pad_to_30s,
+            "max_target_tokens": cfg.max_target_tokens,
+            "precision": precision,
+            "hardware": _hardware(accelerator),
+            "wall_time_s": round(wall, 1),
+            "seed": cfg.seed,
+            "val": {k: round(v, 4) for k, v in val_metrics.items()},
+            "finished": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "config": cfg.to_dict(),
+        }
+        save_backbone(model, tokenizer_file(cfg.backbone), backbone, provenance)
+        log.info("saved the adapted backbone to %s", backbone)
+    accelerator.wait_for_everyone()
+    summary["backbone_dir"] = str(backbone)
+    summary["val"] = val_metrics
+    return summary
