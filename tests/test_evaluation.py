@@ -87,6 +87,14 @@ def test_zero_shot_accuracy_top1_top5():
         metrics.audio_to_text_ranks(np.ones((2, 2)), [0, 0])  # clip 1 has no caption
 
 
+def test_zero_shot_per_class_accuracy_and_confusion():
+    # 4 clips: two dogs (one called "rain"), one rain (right), one siren (called "rain").
+    sim = np.array([[0.9, 0.1, 0.0], [0.2, 0.8, 0.0], [0.1, 0.7, 0.2], [0.0, 0.6, 0.4]])
+    z = metrics.zero_shot_metrics(sim, [0, 0, 1, 2], ["dog", "rain", "siren"])
+    assert z["per_class"] == {"dog": 0.5, "rain": 1.0, "siren": 0.0}
+    assert z["confused_with"] == {"dog": "rain", "siren": "rain"}
+
+
 # ---------------------------------------------------------------- datasets
 
 

@@ -133,7 +133,7 @@ def evaluate_zeroshot(model: WavLink, dataset: Dataset, emb: np.ndarray) -> dict
     targets = dataset.targets()
     out = {}
     for d, a in levels(model, emb).items():
-        out[str(d)] = metrics.zero_shot_metrics(a @ truncate_np(text, d).T, targets)
+        out[str(d)] = metrics.zero_shot_metrics(a @ truncate_np(text, d).T, targets, classes)
     return {
         "levels": out,
         "classes": classes,

@@ -111,15 +111,29 @@ def retrieval_metrics(
 
 
 def zero_shot_metrics(
-    sim: np.ndarray, targets: Sequence[int] | np.ndarray
-) -> dict[str, float | int]:
-    """Top-1 accuracy (top-5 too when there are at least 5 classes) and the clip count."""
+    sim: np.ndarray, targets: Sequence[int] | np.ndarray, classes: Sequence[str] | None = None
+) -> dict:
+    """Top-1 accuracy (top-5 too when there are at least 5 classes), the clip count and, given
+    ``classes``, each class's top-1 accuracy (``per_class``) and most frequent wrong answer
+    (``confused_with``): what a model card needs to say what the model is bad at."""
     sim = np.asarray(sim)
-    out: dict[str, float | int] = {"top1": topk_accuracy(sim, targets, 1)}
+    targets = np.asarray(targets)
+    out: dict = {"top1": topk_accuracy(sim, targets, 1)}
     if sim.shape[1] >= 5:
         out["top5"] = topk_accuracy(sim, targets, 5)
     out["clips"] = int(sim.shape[0])
     out["correct"] = int(round(out["top1"] * sim.shape[0]))
+    if classes is not None:
+        pred = sim.argmax(axis=1)
+        out["per_class"], out["confused_with"] = {}, {}
+        for i, name in enumerate(classes):
+            mine = targets == i
+            if not mine.any():
+                continue
+            out["per_class"][name] = float((pred[mine] == i).mean())
+            wrong = pred[mine & (pred != i)]
+            if wrong.size:
+                out["confused_with"][name] = classes[int(np.bincount(wrong).argmax())]
     return out
 
 

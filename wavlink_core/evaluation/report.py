@@ -47,6 +47,17 @@ def to_markdown(res: dict) -> str:
             row = [dim, _pct(v["top1"]), f"{v['correct']} / {v['clips']}"]
             rows.append(row + ([_pct(v.get("top5"))] if has5 else []))
         lines += _table(header, rows)
+        dims = [d for d, v in z["levels"].items() if "per_class" in v]
+        if dims:
+            first = z["levels"][dims[0]]
+            lines += ["", "Per class (top-1 %; most frequent wrong answer at the full size):", ""]
+            rows = [
+                [name]
+                + [_pct(z["levels"][d]["per_class"][name]) for d in dims]
+                + [first.get("confused_with", {}).get(name, "")]
+                for name in first["per_class"]
+            ]
+            lines += _table(["class"] + dims + ["confused with"], rows)
     if "retrieval" in res:
         r = res["retrieval"]
         lines += [
