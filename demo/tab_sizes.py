@@ -28,10 +28,10 @@ def build(engine) -> dict:
     sizes_md = " · ".join(f"{d}: {views.bytes_per_vector(d)}" for d in engine.dims)
     if rows:
         gr.Markdown(f"From `{path.name}` shipped with the model. Bytes per vector: {sizes_md}")
-        gr.Plot(views.sizes_figure(rows))
+        gr.Plot(views.sizes_figure(rows), elem_id="sizes-chart")
         gr.Dataframe(
-            [[r["metric"], r["dim"], r["value"]] for r in rows],
-            headers=["metric", "size", "value"],
+            [[r["metric"], r["dim"], round(100 * r["value"], 1)] for r in rows],
+            headers=["metric", "size", "score %"],
             interactive=False,
         )
     else:

@@ -231,18 +231,26 @@ def map_figure(
 
 
 _COUNT_KEYS = {"correct", "clips", "n", "count", "captions", "classes"}
+# Not fractions in [0, 1]: a median rank and query counts would flatten every accuracy curve.
+_NOT_SCORES = ("_medR", "_queries", "chance_top1")
+# What the chart draws by default (the table lists every score): the top-1 / R@1 / probe figures.
+_HEADLINE = ("top1", "R@1", "probe accuracy")
 
 
 def parse_eval_results(text: str) -> list[dict]:
-    """Rows {dim, metric, value} from eval_results.json. Accepts the evaluator's results.json (or a list of
-    them: ``{"data": {"name"}, "zeroshot": {"levels": {"512": {"top1": ...}}}, "retrieval": {...}}``),
-    ``{"dims": {"512": {metric: v}}}``, ``{"512": {metric: v}}`` or a list of ``{"dim": ..., metric: v}``."""
+    """Rows {dim, metric, value} from eval_results.json. Accepts the evaluator's results.json (or a
+    list of them: ``{"data": {"name"}, "zeroshot": {"levels": {"512": {"top1": ...}}},
+    "retrieval": {...}, "probe": {"features": {"embedding@512": {"accuracy": ...}}}}``),
+    ``{"dims": {"512": {metric: v}}}``, ``{"512": {metric: v}}`` or a list of ``{"dim": ..., metric: v}``.
+    """
     data = json.loads(text)
     rows: list[dict] = []
 
     def add(dim, metrics: dict, prefix: str) -> None:
         for metric, value in metrics.items():
             if metric in _COUNT_KEYS or metric == "dim" or isinstance(value, bool):
+                continue
+            if metric.endswith(_NOT_SCORES):
                 continue
             if isinstance(value, (int, float)) and value == value:
                 rows.append({"dim": int(dim), "metric": f"{prefix}{metric}", "value": float(value)})
@@ -264,6 +272,17 @@ def parse_eval_results(text: str) -> list[dict]:
                 if key in ("model", "data", "timing_s", "settings", "splits", "skipped"):
                     continue
                 inner = prefix + (f"{name} " if name and not prefix else "")
+                if key == "features" and isinstance(value, dict):
+                    # Linear probes: one row per embedding size; whisper-mean has no size.
+                    for feat, res in value.items():
+                        if feat.startswith("embedding@") and isinstance(res, dict):
+                            acc = res.get("accuracy")
+                            if isinstance(acc, (int, float)):
+                                dim = int(feat.split("@")[1])
+                                rows.append(
+                                    {"dim": dim, "metric": f"{inner}accuracy", "value": acc}
+                                )
+                    continue
                 inner += "" if key in ("levels", "dims") else f"{key} "
                 walk(value, inner)
 
@@ -271,28 +290,32 @@ def parse_eval_results(text: str) -> list[dict]:
     return sorted(rows, key=lambda x: (x["metric"], x["dim"]))
 
 
-def sizes_figure(rows: list[dict]) -> go.Figure:
+def sizes_figure(rows: list[dict], headline_only: bool = True) -> go.Figure:
+    """Score (%) against size, one line per metric; by default only the top-1/R@1/probe lines
+    when the results have any, so a dozen secondary curves do not hide the main ones."""
+    shown = [r for r in rows if r["metric"].endswith(_HEADLINE)] if headline_only else rows
+    shown = shown or rows
     fig = go.Figure()
-    for metric in dict.fromkeys(r["metric"] for r in rows):
-        pts = [r for r in rows if r["metric"] == metric]
+    for metric in dict.fromkeys(r["metric"] for r in shown):
+        pts = [r for r in shown if r["metric"] == metric]
         fig.add_trace(
             go.Scatter(
                 x=[p["dim"] for p in pts],
-                y=[p["value"] for p in pts],
+                y=[100 * p["value"] for p in pts],
                 mode="lines+markers",
                 name=metric,
                 customdata=[bytes_per_vector(p["dim"]) for p in pts],
-                hovertemplate=metric + " at %{x}: %{y:.4f}<br>%{customdata}<extra></extra>",
+                hovertemplate=metric + " at %{x}: %{y:.1f} %<br>%{customdata}<extra></extra>",
             )
         )
     fig.update_layout(
         title="Measured quality vs embedding size (shipped evaluation results)",
         xaxis_title="embedding size (float32 bytes = 4 × size)",
-        yaxis_title="score",
+        yaxis_title="score (%)",
         template="plotly_white",
         height=420,
     )
-    fig.update_xaxes(type="log", tickvals=sorted({r["dim"] for r in rows}))
+    fig.update_xaxes(type="log", tickvals=sorted({r["dim"] for r in shown}))
     return fig
 
 

@@ -84,12 +84,31 @@ def test_parse_eval_results_reads_the_evaluator_format():
                 "64": {"top1": 0.7, "correct": 7, "clips": 10},
             },
         },
-        "retrieval": {"clips": 5, "levels": {"512": {"t2a_R@1": 0.3}}},
+        "retrieval": {
+            "clips": 5,
+            "levels": {"512": {"t2a_R@1": 0.3, "t2a_R@5": 0.6, "t2a_medR": 2.0, "t2a_queries": 5}},
+        },
+        "probe": {
+            "settings": {"epochs": 50},
+            "features": {
+                "embedding@512": {"accuracy": 0.9, "correct": 9},
+                "whisper-mean": {"accuracy": 0.95},
+            },
+        },
     }
     rows = views.parse_eval_results(json.dumps([payload]))
     assert {"dim": 64, "metric": "esc50 zeroshot top1", "value": 0.7} in rows
     assert {"dim": 512, "metric": "esc50 retrieval t2a_R@1", "value": 0.3} in rows
-    assert len(rows) == 3  # counts and timings are not plotted
+    assert {"dim": 512, "metric": "esc50 probe accuracy", "value": 0.9} in rows
+    # counts, timings, median ranks and the size-less whisper-mean probe are not scores by size
+    assert len(rows) == 5
+    fig = views.sizes_figure(rows)  # headline lines only, in percent
+    assert {t.name for t in fig.data} == {
+        "esc50 zeroshot top1",
+        "esc50 retrieval t2a_R@1",
+        "esc50 probe accuracy",
+    }
+    assert max(max(t.y) for t in fig.data) == 90.0
 
 
 def test_rank_table_orders_by_full_size():
