@@ -140,10 +140,13 @@ def main() -> int:
     from gradio_client import Client
 
     from wavlink_core import PRESETS
+    from wavlink_core.checkpoint import read_config
 
-    dims = sorted(
-        PRESETS[args.model].matryoshka_dims if args.model in PRESETS else [0], reverse=True
-    )
+    if args.model in PRESETS:
+        trained = PRESETS[args.model].matryoshka_dims
+    else:  # a checkpoint folder: its sizes, without building the model in this process
+        trained = read_config(Path(args.model))["model"]["matryoshka_dims"]
+    dims = sorted(trained, reverse=True)
     tmp = Path(tempfile.mkdtemp())
     results = {}
     ENV["WAVLINK_CACHE"] = str(tmp / "cache")  # a fresh cache: the first start embeds the gallery
