@@ -106,7 +106,7 @@ def test_config_json_and_overrides(tmp_path):
     assert cfg.speech_languages == ("en", "fr")
     assert (cfg.lr, cfg.weight_decay, cfg.warmup_ratio, cfg.epochs) == (1e-5, 0.01, 0.05, 2)
     assert AdaptConfig.from_dict(cfg.to_dict()) == cfg
-    with pytest.raises(ConfigError, match=r"unknown training config keys \['learning_rate'\]"):
+    with pytest.raises(ConfigError, match=r"unknown adaptation config keys \['learning_rate'\]"):
         AdaptConfig.from_json(None, ["--learning_rate=1"])
     with pytest.raises(ConfigError, match="lr must be a number"):
         AdaptConfig.from_json(None, ["--lr=fast"])

@@ -11,16 +11,13 @@ are marked "paper silent" with the reason for our choice.
 
 from __future__ import annotations
 
-import dataclasses
-import json
-import typing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..corpus.sources import SUBSETS
 from ..errors import ConfigError
-from ..training.config import _check_keys, _coerce, parse_overrides
+from ..training.config import JsonConfig
 
 DOMAINS = ("speech", "sound", "music")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
@@ -46,8 +43,10 @@ TEST_OVERRIDES: dict[str, Any] = {
 
 
 @dataclass(frozen=True)
-class AdaptConfig:
+class AdaptConfig(JsonConfig):
     """One seq2seq adaptation run of a full Whisper (encoder + decoder) on the offline corpus."""
+
+    KIND = "adaptation"
 
     # --- model -------------------------------------------------------------------------------
     # A Whisper source (see wavlink_core.whisper_weights.locate_whisper: tiny.en, base, small, a
@@ -177,46 +176,7 @@ class AdaptConfig:
     def run_dir(self) -> Path:
         return Path(self.output_dir)
 
-    # --- (de)serialisation -------------------------------------------------------------------
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()
-        }
-
-    def replace(self, **changes: Any) -> AdaptConfig:
-        return dataclasses.replace(self, **changes)
-
     @classmethod
     def for_tests(cls, **changes: Any) -> AdaptConfig:
         """The tiny preset (``TEST_OVERRIDES``: random 2-layer Whisper, 2-s clips) plus ``changes``."""
         return cls(**{**TEST_OVERRIDES, **changes})
-
-    @classmethod
-    def field_types(cls) -> dict[str, Any]:
-        return typing.get_type_hints(cls)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> AdaptConfig:
-        types_ = cls.field_types()
-        _check_keys(data, types_)
-        return cls(**{k: _coerce(k, v, types_[k], from_text=False) for k, v in data.items()})
-
-    @classmethod
-    def from_json(cls, path: str | Path | None, overrides: list[str] | None = None) -> AdaptConfig:
-        """Config file (optional) + ``--key=value`` overrides; every value type-checked."""
-        data: dict[str, Any] = {}
-        if path is not None:
-            try:
-                data = json.loads(Path(path).read_text())
-            except (OSError, json.JSONDecodeError) as exc:
-                raise ConfigError(f"cannot read adaptation config {path}: {exc}") from exc
-            if not isinstance(data, dict):
-                raise ConfigError(f"{path} must hold a JSON object, got {type(data).__name__}")
-        types_ = cls.field_types()
-        _check_keys(data, types_)
-        values = {k: _coerce(k, v, types_[k], from_text=False) for k, v in data.items()}
-        values.update(parse_overrides(overrides or [], types_))
-        return cls(**values)
-
-    def save(self, path: str | Path) -> None:
-        Path(path).write_text(json.dumps(self.to_dict(), indent=2) + "\n")

@@ -36,9 +36,56 @@ LORA_TARGETS_AUDIO = ("q_proj", "k_proj", "v_proj", "out_proj", "fc1", "fc2")
 LORA_TARGETS_TEXT = ("query", "key", "value", "dense")
 
 
+class JsonConfig:
+    """JSON and ``--key=value`` round trip for a frozen config dataclass; every value is checked
+    against its field's type and unknown keys are rejected with the valid ones listed."""
+
+    KIND = "config"  # named in errors: "cannot read training config ..."
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()
+        }
+
+    def replace(self, **changes: Any) -> typing.Self:
+        return dataclasses.replace(self, **changes)
+
+    @classmethod
+    def field_types(cls) -> dict[str, Any]:
+        return typing.get_type_hints(cls)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> typing.Self:
+        types_ = cls.field_types()
+        _check_keys(data, types_, cls.KIND)
+        return cls(**{k: _coerce(k, v, types_[k], from_text=False) for k, v in data.items()})
+
+    @classmethod
+    def from_json(cls, path: str | Path | None, overrides: list[str] | None = None) -> typing.Self:
+        """Config file (optional) + ``--key=value`` overrides; every value type-checked."""
+        data: dict[str, Any] = {}
+        if path is not None:
+            try:
+                data = json.loads(Path(path).read_text())
+            except (OSError, json.JSONDecodeError) as exc:
+                raise ConfigError(f"cannot read {cls.KIND} config {path}: {exc}") from exc
+            if not isinstance(data, dict):
+                raise ConfigError(f"{path} must hold a JSON object, got {type(data).__name__}")
+        types_ = cls.field_types()
+        _check_keys(data, types_, cls.KIND)
+        values = {k: _coerce(k, v, types_[k], from_text=False) for k, v in data.items()}
+        values.update(parse_overrides(overrides or [], types_, cls.KIND))
+        return cls(**values)
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+
+
 @dataclass(frozen=True)
-class TrainConfig:
+class TrainConfig(JsonConfig):
     """One training stage. Paper values (arXiv 2601.15118 §1.7) where it gives them."""
+
+    KIND = "training"
 
     # --- model -------------------------------------------------------------------------------
     model: str = "tiny"  # preset name (tiny/base/small/test); ignored when init_from is set
@@ -174,55 +221,16 @@ class TrainConfig:
     def run_dir(self) -> Path:
         return Path(self.output_dir)
 
-    # --- (de)serialisation -------------------------------------------------------------------
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()
-        }
 
-    def replace(self, **changes: Any) -> TrainConfig:
-        return dataclasses.replace(self, **changes)
-
-    @classmethod
-    def field_types(cls) -> dict[str, Any]:
-        return typing.get_type_hints(cls)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
-        types_ = cls.field_types()
-        _check_keys(data, types_)
-        return cls(**{k: _coerce(k, v, types_[k], from_text=False) for k, v in data.items()})
-
-    @classmethod
-    def from_json(cls, path: str | Path | None, overrides: list[str] | None = None) -> TrainConfig:
-        """Config file (optional) + ``--key=value`` overrides; every value type-checked."""
-        data: dict[str, Any] = {}
-        if path is not None:
-            try:
-                data = json.loads(Path(path).read_text())
-            except (OSError, json.JSONDecodeError) as exc:
-                raise ConfigError(f"cannot read training config {path}: {exc}") from exc
-            if not isinstance(data, dict):
-                raise ConfigError(f"{path} must hold a JSON object, got {type(data).__name__}")
-        types_ = cls.field_types()
-        _check_keys(data, types_)
-        values = {k: _coerce(k, v, types_[k], from_text=False) for k, v in data.items()}
-        values.update(parse_overrides(overrides or [], types_))
-        return cls(**values)
-
-    def save(self, path: str | Path) -> None:
-        Path(path).write_text(json.dumps(self.to_dict(), indent=2) + "\n")
-
-
-def _check_keys(data: dict[str, Any], types_: dict[str, Any]) -> None:
+def _check_keys(data: dict[str, Any], types_: dict[str, Any], kind: str = "training") -> None:
     unknown = sorted(set(data) - set(types_))
     if unknown:
-        raise ConfigError(
-            f"unknown training config keys {unknown}; valid keys are {sorted(types_)}"
-        )
+        raise ConfigError(f"unknown {kind} config keys {unknown}; valid keys are {sorted(types_)}")
 
 
-def parse_overrides(items: list[str], types_: dict[str, Any] | None = None) -> dict[str, Any]:
+def parse_overrides(
+    items: list[str], types_: dict[str, Any] | None = None, kind: str = "training"
+) -> dict[str, Any]:
     """``["--lr=3e-4", "--subsets=sfx,instruments", "--init_from=null"]`` -> typed dict."""
     types_ = types_ or TrainConfig.field_types()
     out: dict[str, Any] = {}
@@ -231,7 +239,7 @@ def parse_overrides(items: list[str], types_: dict[str, Any] | None = None) -> d
             raise ConfigError(f"override {item!r} must look like --key=value")
         key, value = item[2:].split("=", 1)
         key = key.replace("-", "_")
-        _check_keys({key: None}, types_)
+        _check_keys({key: None}, types_, kind)
         out[key] = _coerce(key, value, types_[key], from_text=True)
     return out
 
