@@ -19,14 +19,19 @@ import datetime
 import json
 import logging
 import time
-from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
 from ..errors import ConfigError
-from ..training.engine import STATE_DIR, STATE_FILE, _hardware, load_state, param_groups, save_state
+from ..training.engine import (
+    _hardware,
+    load_state,
+    param_groups,
+    save_state,
+    start_run,
+)
 from . import data as D
 from .config import DOMAINS, AdaptConfig
 from .seq2seq import (
@@ -106,54 +111,18 @@ def validate(step_mod: Seq2SeqStep, loader, accelerator, cfg: AdaptConfig) -> di
     return out
 
 
-def _check_resumable(run: Path, cfg: AdaptConfig) -> None:
-    saved = json.loads((run / CONFIG_FILE).read_text())
-    now = cfg.to_dict()
-    diff = sorted(k for k in now if k not in RESUME_FREE and saved.get(k) != now[k])
-    if diff:
-        raise ConfigError(
-            f"cannot resume {run}: the config differs in {diff} "
-            f"(saved {[saved.get(k) for k in diff]}, now {[now[k] for k in diff]})"
-        )
-
-
 def train(cfg: AdaptConfig) -> dict[str, Any]:
     """Run (or resume) one adaptation; returns a summary (steps, wall time, losses, backbone dir)."""
-    from accelerate import Accelerator
-    from accelerate.utils import set_seed
     from torch.utils.data import DataLoader
     from tqdm.auto import tqdm
     from transformers import get_cosine_schedule_with_warmup
 
     t_start = time.time()
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
-    if cfg.device == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("device=cuda but no CUDA device is visible")
-    use_cuda = cfg.device != "cpu" and torch.cuda.is_available()
-    precision = {"auto": "bf16" if use_cuda else "no", "fp32": "no"}.get(
-        cfg.precision, cfg.precision
+    accelerator, resuming = start_run(
+        cfg, config_file=CONFIG_FILE, free=RESUME_FREE, gradient_accumulation_steps=cfg.grad_accum
     )
-    accelerator = Accelerator(
-        cpu=not use_cuda, mixed_precision=precision, gradient_accumulation_steps=cfg.grad_accum
-    )
-    set_seed(cfg.seed)
     main = accelerator.is_main_process
     run = cfg.run_dir
-    has_state = (run / STATE_DIR / STATE_FILE).is_file()
-    if has_state and not cfg.resume:
-        raise ConfigError(
-            f"{run} already holds a run; pass --resume=true to continue it or choose another output_dir"
-        )
-    resuming = cfg.resume and has_state
-    if resuming:
-        _check_resumable(run, cfg)
-    if main:
-        run.mkdir(parents=True, exist_ok=True)
-        cfg.save(run / CONFIG_FILE)
-        if not resuming and (run / METRICS).exists():
-            (run / METRICS).unlink()
-    accelerator.wait_for_everyone()
 
     # ---- model, data ----
     model, tokenizer = load_seq2seq(cfg.backbone, seed=cfg.seed)
@@ -361,7 +330,7 @@ def train(cfg: AdaptConfig) -> dict[str, Any]:
             "clip_seconds": cfg.clip_seconds,
             "pad_to_30s": cfg.pad_to_30s,
             "max_target_tokens": cfg.max_target_tokens,
-            "precision": precision,
+            "precision": accelerator.mixed_precision,
             "hardware": _hardware(accelerator),
             "wall_time_s": round(wall, 1),
             "seed": cfg.seed,

@@ -265,15 +265,52 @@ def load_state(run: Path, model: WavLink) -> dict[str, Any]:
     return torch.load(state_dir / STATE_FILE, weights_only=True, map_location="cpu")
 
 
-def _check_resumable(run: Path, cfg: TrainConfig) -> None:
-    saved = json.loads((run / CONFIG_FILE).read_text())
+def check_resumable(run: Path, cfg, config_file: str, free: set[str]) -> None:
+    """Refuse to resume ``run`` with a config that differs outside the bookkeeping keys ``free``."""
+    saved = json.loads((run / config_file).read_text())
     now = cfg.to_dict()
-    diff = sorted(k for k in now if k not in RESUME_FREE and saved.get(k) != now[k])
+    diff = sorted(k for k in now if k not in free and saved.get(k) != now[k])
     if diff:
         raise ConfigError(
             f"cannot resume {run}: the config differs in {diff} "
             f"(saved {[saved.get(k) for k in diff]}, now {[now[k] for k in diff]})"
         )
+
+
+def start_run(cfg, *, config_file: str, free: set[str], **accelerator_kw):
+    """Everything a run does before its model exists, shared by WavLink training and Whisper-AuT
+    adaptation: threads, device and precision (bf16 on CUDA), the Accelerator, the seed, and the
+    run folder (refuse to overwrite, check a resume, write the resolved config, reset metrics).
+    Returns ``(accelerator, resuming)``."""
+    from accelerate import Accelerator
+    from accelerate.utils import set_seed
+
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    if cfg.device == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("device=cuda but no CUDA device is visible")
+    use_cuda = cfg.device != "cpu" and torch.cuda.is_available()
+    precision = {"auto": "bf16" if use_cuda else "no", "fp32": "no"}.get(
+        cfg.precision, cfg.precision
+    )
+    accelerator = Accelerator(cpu=not use_cuda, mixed_precision=precision, **accelerator_kw)
+    set_seed(cfg.seed)
+    run = cfg.run_dir
+    has_state = (run / STATE_DIR / STATE_FILE).is_file()
+    if has_state and not cfg.resume:
+        raise ConfigError(
+            f"{run} already holds a run; pass --resume=true to continue it or choose another output_dir"
+        )
+    resuming = cfg.resume and has_state
+    if resuming:
+        check_resumable(run, cfg, config_file, free)
+    if accelerator.is_main_process:
+        run.mkdir(parents=True, exist_ok=True)
+        cfg.save(run / config_file)  # the resolved config, before the first step
+        if not resuming and (run / METRICS).exists():
+            (run / METRICS).unlink()
+    accelerator.wait_for_everyone()
+    return accelerator, resuming
 
 
 # ----------------------------------------------------------------------------------------------
@@ -296,8 +333,6 @@ def _hardware(accelerator) -> str:
 
 def train(cfg: TrainConfig) -> dict[str, Any]:
     """Run (or resume) one stage; returns a summary (run dir, steps, wall time, final metrics)."""
-    from accelerate import Accelerator
-    from accelerate.utils import set_seed
     from torch.utils.data import DataLoader
     from tqdm.auto import tqdm
     from transformers import get_cosine_schedule_with_warmup
@@ -305,31 +340,9 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     from ..checkpoint import save_pretrained
 
     t_start = time.time()
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
-    if cfg.device == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("device=cuda but no CUDA device is visible")
-    use_cuda = cfg.device != "cpu" and torch.cuda.is_available()
-    precision = {"auto": "bf16" if use_cuda else "no", "fp32": "no"}.get(
-        cfg.precision, cfg.precision
-    )
-    accelerator = Accelerator(cpu=not use_cuda, mixed_precision=precision)
-    set_seed(cfg.seed)
+    accelerator, resuming = start_run(cfg, config_file=CONFIG_FILE, free=RESUME_FREE)
     main = accelerator.is_main_process
     run = cfg.run_dir
-    resuming = cfg.resume and (run / STATE_DIR / STATE_FILE).is_file()
-    if not resuming and (run / STATE_DIR / STATE_FILE).is_file():
-        raise ConfigError(
-            f"{run} already holds a run; pass --resume=true to continue it or choose another output_dir"
-        )
-    if resuming:
-        _check_resumable(run, cfg)
-    if main:
-        run.mkdir(parents=True, exist_ok=True)
-        cfg.save(run / CONFIG_FILE)  # the resolved config, before the first step
-        if not resuming and (run / METRICS).exists():
-            (run / METRICS).unlink()
-    accelerator.wait_for_everyone()
 
     # ---- model, regime, data ----
     model = build_model(cfg)
@@ -571,7 +584,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
             "trainable_params": report.trainable,
             "wall_time_s": round(wall, 1),
             "hardware": _hardware(accelerator),
-            "precision": precision,
+            "precision": accelerator.mixed_precision,
             "seed": cfg.seed,
             "val": {k: round(v, 4) for k, v in val_metrics.items()},
             "init_from": cfg.init_from,
