@@ -13,11 +13,17 @@ for key, value in {
 
 def main() -> None:
     from wavlink_core import load_pretrained
-    from wavlink_core.cli import default_model
+    from wavlink_core.cli import default_compare_model, default_model
 
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument(
         "--model", default=default_model(), help="checkpoint folder or preset (default: bundled)"
+    )
+    ap.add_argument(
+        "--compare-model",
+        default=None,
+        help="a second checkpoint on another audio backbone (e.g. Whisper-AuT) for the Explore tab's "
+        "switch (default: the bundled one when --model is the bundled model; 'none' turns it off)",
     )
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", 7860)))
@@ -36,7 +42,11 @@ def main() -> None:
 
     model = load_pretrained(args.model)
     model_dir = args.model if os.path.isdir(args.model) else None
-    build_demo(model, model_dir=model_dir).launch(
+    other = args.compare_model
+    if other is None and args.model == default_model():
+        other = default_compare_model()
+    compare = load_pretrained(other) if other and other != "none" else None
+    build_demo(model, model_dir=model_dir, compare_model=compare).launch(
         server_name=args.host, server_port=args.port, share=args.share, **LAUNCH_KWARGS
     )
 

@@ -17,13 +17,29 @@ LAUNCH_KWARGS = dict(
 
 
 def build_demo(
-    model, gallery: Gallery | None = None, model_dir: str | Path | None = None, warm: bool = True
+    model,
+    gallery: Gallery | None = None,
+    model_dir: str | Path | None = None,
+    warm: bool = True,
+    compare_model=None,
 ) -> gr.Blocks:
     """The app for ``model``; ``gallery`` defaults to assets/gallery, ``model_dir`` is the checkpoint folder
-    (for eval_results.json and MODEL_CARD.md). Launch with ``demo.launch(**LAUNCH_KWARGS)``."""
+    (for eval_results.json and MODEL_CARD.md). ``compare_model``: a second model of the same sizes on
+    another audio backbone (e.g. Whisper-AuT), which the Explore tab can switch to. Launch with
+    ``demo.launch(**LAUNCH_KWARGS)``."""
     engine = Engine(model, gallery if gallery is not None else load_gallery(), model_dir)
+    engines = [engine]
+    if compare_model is not None:
+        other = Engine(compare_model, engine.gallery)
+        if other.dims != engine.dims or other.backbone == engine.backbone:
+            raise ValueError(
+                f"compare_model must have the same sizes on another backbone: got sizes "
+                f"{other.dims} on {other.backbone!r} vs {engine.dims} on {engine.backbone!r}"
+            )
+        engines.append(other)
     if warm:
-        engine.warm()
+        for e in engines:
+            e.warm()
     with gr.Blocks(title="WavLink: audio–text embeddings at every size") as demo:
         gr.Markdown(
             f"# WavLink · audio–text embeddings at sizes {', '.join(map(str, engine.dims))}"
@@ -40,7 +56,7 @@ def build_demo(
             with gr.Tab("Match", id="match"):
                 tab_match.build(engine)
             with gr.Tab("Explore", id="explore") as explore:
-                tab_explore.build(engine, explore)
+                tab_explore.build(engines, explore)
             with gr.Tab("Sizes", id="sizes"):
                 siz = tab_sizes.build(engine)
             with gr.Tab("About", id="about"):
@@ -53,4 +69,5 @@ def build_demo(
             cls[key].change(lambda v: v, cls[key], siz[key], api_visibility="private", queue=False)
     demo.queue(default_concurrency_limit=2, max_size=64)
     demo.engine = engine
+    demo.engines = engines
     return demo

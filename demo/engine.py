@@ -17,6 +17,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from wavlink_core import AudioError, embed_audio, embed_text, load_audio_with_info
+from wavlink_core.checkpoint import audio_origin
 from wavlink_core.matryoshka import truncate_np
 
 from . import views
@@ -62,6 +63,7 @@ class Engine:
         self.dims = tuple(sorted(model.matryoshka_dims, reverse=True))
         self.full = self.dims[0]
         self.trained = model.is_trained
+        self.backbone = views.backbone_label(audio_origin(model))
         self.gallery_emb = (
             gallery_embeddings(model, gallery)
             if len(gallery)

@@ -1,4 +1,8 @@
-"""Explore: the embedding map at two Matryoshka sizes side by side, neighbours at both sizes, export."""
+"""Explore: the embedding map at two Matryoshka sizes side by side, neighbours at both sizes, export.
+
+With two models (one on vanilla Whisper, one on a Whisper-AuT adapted encoder) a switch shows the
+same gallery, clips and captions through either audio backbone.
+"""
 
 from __future__ import annotations
 
@@ -16,9 +20,13 @@ from .engine import METHODS
 from .errors import guard
 
 
-def build(engine, tab=None) -> None:
+def build(engines, tab=None) -> None:
+    """``engines``: one Engine per audio backbone, the app's main one first; same gallery, same sizes."""
+    by_name = {e.backbone: e for e in engines}
+    engine = engines[0]
     g = engine.gallery
-    user = gr.State([])  # this user's items: [{"name", "kind", "group", "path", "emb"}]
+    # this user's items: [{"name", "kind", "group", "path", "emb": {backbone: (D,) vector}}]
+    user = gr.State([])
     small_default = engine.dims[-1]
     with gr.Row():
         method = gr.Radio(list(METHODS), value="PCA", label="Projection", elem_id="explore-method")
@@ -29,6 +37,13 @@ def build(engine, tab=None) -> None:
             elem_id="explore-small",
         )
         colour = gr.Radio(["label", "category", "modality"], value="category", label="Colour by")
+    backbone = gr.Radio(
+        list(by_name),
+        value=engine.backbone,
+        label="Audio backbone",
+        visible=len(by_name) > 1,
+        elem_id="explore-backbone",
+    )
     with gr.Row():
         uploads = gr.File(
             file_count="multiple", file_types=["audio"], label="Add your clips to the map"
@@ -69,13 +84,19 @@ def build(engine, tab=None) -> None:
         player = gr.Audio(label="Selected neighbour", interactive=False, elem_id="explore-player")
         files = gr.File(label="Exported embeddings", file_count="multiple")
 
-    def items(state):
+    def pick(name):
+        if name not in by_name:
+            raise gr.Error(f"unknown backbone {name!r}; choose one of {list(by_name)}")
+        return by_name[name]
+
+    def items(state, name):
+        e = pick(name)
         names = list(g.names) + [d["name"] for d in state]
         kinds = ["gallery"] * len(g) + [d["kind"] for d in state]
         labels = list(g.labels) + [d["group"] for d in state]
         cats = list(g.categories) + [d["group"] for d in state]
         paths = list(g.paths) + [d["path"] for d in state]
-        emb = np.vstack([engine.gallery_emb] + [d["emb"][None] for d in state])
+        emb = np.vstack([e.gallery_emb] + [d["emb"][name][None] for d in state])
         return names, kinds, labels, cats, paths, emb
 
     @guard
@@ -86,32 +107,44 @@ def build(engine, tab=None) -> None:
             raise gr.Error("Upload a clip or type a caption first.")
         state = list(state)
         have = {d["name"] for d in state}
+        # Embedded through every backbone now, so switching backbones keeps the user's items.
         for p in paths:
-            clip = engine.clip(p)
-            if clip.warning:
-                gr.Warning(clip.warning)
+            clips = {n: e.clip(p) for n, e in by_name.items()}
+            if clips[engine.backbone].warning:
+                gr.Warning(clips[engine.backbone].warning)
             name = f"you: {Path(p).name}"
             if name not in have:
+                emb = {n: c.emb for n, c in clips.items()}
                 state.append(
                     {
                         "name": name,
                         "kind": "your clip",
                         "group": "your clips",
                         "path": p,
-                        "emb": clip.emb,
+                        "emb": emb,
                     }
                 )
-        for t, e in zip(caps, engine.texts(caps) if caps else [], strict=False):
-            name = f"“{t}”"
-            if name not in have:
-                state.append(
-                    {"name": name, "kind": "caption", "group": "captions", "path": None, "emb": e}
-                )
-        return state, gr.update(choices=items(state)[0])
+        if caps:
+            per = {n: e.texts(caps) for n, e in by_name.items()}
+            for i, t in enumerate(caps):
+                name = f"“{t}”"
+                if name not in have:
+                    emb = {n: v[i] for n, v in per.items()}
+                    state.append(
+                        {
+                            "name": name,
+                            "kind": "caption",
+                            "group": "captions",
+                            "path": None,
+                            "emb": emb,
+                        }
+                    )
+        return state, gr.update(choices=items(state, engine.backbone)[0])
 
     @guard
-    def draw(meth, size, col, state, selected):
-        names, kinds, labels, cats, _, emb = items(state)
+    def draw(meth, size, col, state, selected, name):
+        e = pick(name)
+        names, kinds, labels, cats, _, emb = items(state, name)
         groups = {
             "label": labels,
             "category": cats,
@@ -120,10 +153,12 @@ def build(engine, tab=None) -> None:
         extra = emb[len(g) :]
         hi = names.index(selected) if selected in names else None
         figs = []
+        tag = f" · {name}" if len(by_name) > 1 else ""
         for d in (engine.full, int(size)):
-            xy = engine.layout(meth, d, extra)
+            xy = e.layout(meth, d, extra)
             note = "" if d == engine.full else f" · aligned to size {engine.full} (Procrustes)"
-            figs.append(views.map_figure(xy, names, groups, kinds, f"{meth} at size {d}{note}", hi))
+            title = f"{meth} at size {d}{note}{tag}"
+            figs.append(views.map_figure(xy, names, groups, kinds, title, hi))
         text = (
             f"**Bytes per vector:** size {engine.full}: {views.bytes_per_vector(engine.full)} · size {int(size)}: "
             f"{views.bytes_per_vector(int(size))} ({engine.full // int(size)}× smaller). Maps are fitted on the "
@@ -137,8 +172,8 @@ def build(engine, tab=None) -> None:
         return figs[0], figs[1], text
 
     @guard
-    def neighbours(selected, kk, size, state):
-        names, kinds, _, _, paths, emb = items(state)
+    def neighbours(selected, kk, size, state, name):
+        names, kinds, _, _, paths, emb = items(state, name)
         if selected not in names:
             raise gr.Error("Choose an item from the list.")
         q = names.index(selected)
@@ -176,8 +211,8 @@ def build(engine, tab=None) -> None:
             return None
 
     @guard
-    def export(size, state):
-        names, kinds, labels, _, _, emb = items(state)
+    def export(size, state, name):
+        names, kinds, labels, _, _, emb = items(state, name)
         out = Path(tempfile.mkdtemp(prefix="wavlink-export-"))
         files = []
         for d in dict.fromkeys((engine.full, int(size))):
@@ -193,13 +228,13 @@ def build(engine, tab=None) -> None:
 
     add_btn.click(add, [uploads, captions, user], [user, item], api_name="explore_add").then(
         draw,
-        [method, small, colour, user, item],
+        [method, small, colour, user, item, backbone],
         [map_full, map_small, sizes],
         api_visibility="private",
     )
     draw_btn.click(
         draw,
-        [method, small, colour, user, item],
+        [method, small, colour, user, item, backbone],
         [map_full, map_small, sizes],
         api_name="explore_map",
     )
@@ -208,24 +243,27 @@ def build(engine, tab=None) -> None:
     ):  # draw the default maps when the tab is first opened (PCA: memoised, milliseconds)
         tab.select(
             draw,
-            [method, small, colour, user, item],
+            [method, small, colour, user, item, backbone],
             [map_full, map_small, sizes],
             api_visibility="private",
         )
     gr.on(
-        [method.change, small.change, colour.change],
+        [method.change, small.change, colour.change, backbone.change],
         draw,
-        [method, small, colour, user, item],
+        [method, small, colour, user, item, backbone],
         [map_full, map_small, sizes],
         api_visibility="private",
     )
     nb_btn.click(
-        neighbours, [item, k, small, user], [overlap, table, nb_paths], api_name="neighbours"
+        neighbours,
+        [item, k, small, user, backbone],
+        [overlap, table, nb_paths],
+        api_name="neighbours",
     ).then(
         draw,
-        [method, small, colour, user, item],
+        [method, small, colour, user, item, backbone],
         [map_full, map_small, sizes],
         api_visibility="private",
     )
     table.select(play, [nb_paths], player, api_visibility="private")
-    export_btn.click(export, [small, user], files, api_name="export")
+    export_btn.click(export, [small, user, backbone], files, api_name="export")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import plotly.graph_objects as go
@@ -149,6 +150,16 @@ def neighbour_rows(
         for r, (i, j) in enumerate(zip(a, b, strict=False))
     ]
     return rows, a, b
+
+
+def backbone_label(origin: dict) -> str:
+    """'Whisper tiny.en (vanilla)' or 'Whisper-AuT (tiny.en adapted, 800 steps)' for a model's
+    ``audio_origin`` record."""
+    adaptation = origin.get("adaptation")
+    if not adaptation:
+        return f"Whisper {Path(str(origin['backbone'])).name} (vanilla)"
+    base = adaptation.get("base_backbone", "?")
+    return f"Whisper-AuT ({base} adapted, {adaptation.get('steps', '?')} steps)"
 
 
 def bytes_per_vector(dim: int) -> str:

@@ -13,7 +13,7 @@ import soundfile as sf
 import torch
 
 from wavlink_core.adapt.config import AdaptConfig
-from wavlink_core.errors import ConfigError
+from wavlink_core.errors import CheckpointError, ConfigError
 
 SR = 16000
 
@@ -358,3 +358,54 @@ def test_compare_writes_probe_and_wer_tables(corpus, tmp_path, whisper):
     js, md = write_report(res, tmp_path / "out")
     assert "| fsdd | official train/test split | 2 | 10 |" in md.read_text()
     assert json.loads(js.read_text())["wer"]["vanilla"]["words"] == 2  # "hello 0"
+
+
+def test_wavlink_trains_on_an_adapted_backbone_and_exports_without_it(corpus, tmp_path):
+    """The issue's hand-off: adapt -> train WavLink with ``audio_backbone=`` -> a checkpoint that
+    loads where the adapted folder is gone (rebased) and still says where its encoder came from."""
+    import shutil
+
+    from wavlink_core.adapt.engine import train as adapt
+    from wavlink_core.checkpoint import audio_origin, load_pretrained, rebase_audio, save_pretrained
+    from wavlink_core.training.config import TrainConfig
+    from wavlink_core.training.engine import train
+    from wavlink_core.whisper_weights import load_whisper
+
+    acfg = AdaptConfig.for_tests(corpus=str(corpus), max_steps=2, batch_size=2)
+    adapt(acfg.replace(output_dir=str(tmp_path / "aut")))
+    folder = tmp_path / "aut" / "backbone"
+    _, adapted = load_whisper(folder)
+
+    cfg = TrainConfig(
+        model="test",
+        audio_backbone=str(folder),
+        regime="projector",  # the encoder stays the adapted one, so the start is checkable
+        corpus=str(corpus),
+        batch_size=4,
+        clip_seconds=1.0,
+        max_steps=2,
+        output_dir=str(tmp_path / "wavlink"),
+        progress=False,
+    )
+    with pytest.raises(ConfigError, match="audio_backbone cannot change an init_from"):
+        train(cfg.replace(init_from=str(tmp_path / "elsewhere")))
+    train(cfg)
+    model = load_pretrained(tmp_path / "wavlink" / "model")
+    assert model.config.audio.backbone == str(folder)
+    torch.testing.assert_close(
+        model.audio.encoder.conv1.weight, adapted["model.encoder.conv1.weight"], rtol=0, atol=0
+    )
+    origin = audio_origin(model)
+    assert origin["backbone"] == str(folder) and origin["adaptation"]["steps"] == 2
+
+    portable = rebase_audio(model, "random")
+    save_pretrained(portable, tmp_path / "export")
+    shutil.rmtree(tmp_path / "aut")
+    loaded = load_pretrained(tmp_path / "export")
+    assert loaded.config.audio.backbone == "random"
+    assert audio_origin(loaded)["adaptation"]["steps"] == 2
+    mel = torch.randn(1, 80, 100)
+    with torch.no_grad():
+        torch.testing.assert_close(loaded.encode_audio(mel), model.encode_audio(mel))
+    with pytest.raises(CheckpointError, match=r"'tiny.en' has .*\(80, 384, 4, 6\)"):
+        rebase_audio(model, "tiny.en")  # 4 x 384 Whisper under a 64-wide test tower

@@ -23,11 +23,28 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def app(test_model, tmp_path_factory):
+def aut_model():
+    """A second test model standing in for WavLink on a Whisper-AuT encoder: other weights, and
+    the adaptation record a rebased export carries."""
+    import torch
+
+    from wavlink_core import PRESETS, WavLink
+
+    torch.manual_seed(1)
+    model = WavLink(PRESETS["test"]).eval()
+    adaptation = {"base_backbone": "random", "steps": 3}
+    model.training_info = {"audio_backbone_origin": {"backbone": "aut", "adaptation": adaptation}}
+    return model
+
+
+@pytest.fixture(scope="module")
+def app(test_model, aut_model, tmp_path_factory):
     import os
 
     os.environ["WAVLINK_CACHE"] = str(tmp_path_factory.mktemp("cache"))
-    demo = build_demo(test_model, gallery=load_gallery(limit=32), warm=False)
+    demo = build_demo(
+        test_model, gallery=load_gallery(limit=32), warm=False, compare_model=aut_model
+    )
     port = _free_port()
     demo.launch(
         server_name="127.0.0.1",
@@ -182,6 +199,31 @@ def test_explore_add_neighbours_export(app, clips):
     assert emb.shape == (len(demo.engine.gallery), demo.engine.full)
     with pytest.raises(AppError):
         client.predict(None, "", api_name="/explore_add")
+
+
+def test_explore_switches_audio_backbone(app, clips):
+    demo, client = app
+    vanilla, aut = (e.backbone for e in demo.engines)
+    assert vanilla == "Whisper random (vanilla)"
+    assert aut == "Whisper-AuT (random adapted, 3 steps)"
+    client.predict(
+        [handle_file(str(clips / "stereo48k.wav"))], "a dog barking", api_name="/explore_add"
+    )
+    item, small = demo.engine.gallery.names[0], demo.engine.dims[-1]
+    maps = {
+        name: client.predict("PCA", small, "category", item, name, api_name="/explore_map")
+        for name in (vanilla, aut)
+    }
+    assert aut in maps[aut][0]["plot"] and aut not in maps[vanilla][0]["plot"]
+    # the same items (gallery + this user's clip and caption) placed by different encoders
+    for full, _, _ in maps.values():
+        assert "you: stereo48k.wav" in full["plot"] and "a dog barking" in full["plot"]
+    assert maps[aut][0]["plot"] != maps[vanilla][0]["plot"]
+    msg_v, _ = client.predict(item, 5, small, vanilla, api_name="/neighbours")
+    msg_a, _ = client.predict(item, 5, small, aut, api_name="/neighbours")
+    assert "Top-5 overlap" in msg_v and "Top-5 overlap" in msg_a
+    with pytest.raises(AppError):
+        client.predict("PCA", small, "category", item, "Whisper large", api_name="/explore_map")
 
 
 def test_rank_sizes(app, clips):

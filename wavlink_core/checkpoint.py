@@ -9,6 +9,7 @@ unexpected keys raise :class:`CheckpointError` naming them.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -35,6 +36,43 @@ def base_state(model: WavLink) -> dict[str, torch.Tensor]:
     """Base-weight tensors of a freshly built model of the same config (what a delta sits on)."""
     fresh = WavLink(model.config, pretrained=True)
     return {k: v for k, v in fresh.state_dict().items() if k.startswith(TOWER_PREFIXES)}
+
+
+def rebase_audio(model: WavLink, backbone: str) -> WavLink:
+    """The same weights, re-expressed over another audio base of the same shape (e.g. ``tiny.en``).
+
+    A model trained on a local backbone folder (an adapted encoder from ``wavlink_core.adapt``)
+    saves as a delta over that folder, so it only loads where the folder exists. Rebasing onto a
+    base every install has makes it portable; the delta then holds the whole audio tower, as a
+    fully fine-tuned one does anyway. Where the audio tower came from is kept in ``training_info``.
+    """
+    old = model.config.audio.backbone
+    config = model.config.replace(audio=dataclasses.replace(model.config.audio, backbone=backbone))
+    rebased = WavLink(config, pretrained=True)  # raises if the base's shape differs
+    rebased.load_state_dict(model.state_dict())
+    info = dict(model.training_info or {})
+    if old != backbone:
+        info["audio_backbone_origin"] = info.get("audio_backbone_origin") or _origin(old)
+    # None marks an untrained model (the demo's banner); rebasing must not make it look trained.
+    rebased.training_info = info if model.training_info is not None else None
+    return rebased
+
+
+def audio_origin(model: WavLink) -> dict[str, Any]:
+    """Where the audio tower's starting weights came from: ``{"backbone", "adaptation"}``; the
+    adaptation record is None for a vanilla Whisper start."""
+    info = model.training_info or {}
+    return info.get("audio_backbone_origin") or _origin(model.config.audio.backbone)
+
+
+def _origin(backbone: str) -> dict[str, Any]:
+    # Only a local folder can hold an adaptation record (never resolve a hub id: no downloads).
+    adaptation = None
+    if Path(backbone).is_dir():
+        from .adapt.seq2seq import read_provenance
+
+        adaptation = read_provenance(backbone)
+    return {"backbone": backbone, "adaptation": adaptation}
 
 
 def fingerprint(state: dict[str, torch.Tensor]) -> str:

@@ -14,6 +14,7 @@ from .errors import WavLinkError
 
 # Trained weights shipped with the repository (absent until a model is trained and bundled).
 BUNDLED_MODEL = Path(__file__).resolve().parent.parent / "assets" / "wavlink-tiny"
+BUNDLED_AUT_MODEL = BUNDLED_MODEL.with_name("wavlink-tiny-aut")  # same recipe, Whisper-AuT encoder
 
 
 def default_model() -> str:
@@ -22,6 +23,11 @@ def default_model() -> str:
     if env:
         return env
     return str(BUNDLED_MODEL) if (BUNDLED_MODEL / "config.json").is_file() else "tiny"
+
+
+def default_compare_model() -> str | None:
+    """The bundled WavLink on the Whisper-AuT backbone, when it is there (the demo's Explore switch)."""
+    return str(BUNDLED_AUT_MODEL) if (BUNDLED_AUT_MODEL / "config.json").is_file() else None
 
 
 def _load(args: argparse.Namespace):
@@ -99,10 +105,12 @@ def cmd_export(args: argparse.Namespace) -> int:
     """Re-save a checkpoint (delta, float16 or float32) and measure what the cast changed."""
     import torch
 
-    from .checkpoint import load_pretrained, save_pretrained
+    from .checkpoint import load_pretrained, rebase_audio, save_pretrained
     from .inference import embed_audio
 
     source = _load(args)
+    if args.audio_base:
+        source = rebase_audio(source, args.audio_base)
     out = save_pretrained(source, args.out, dtype=args.dtype)
     size = sum(f.stat().st_size for f in out.iterdir() if f.is_file())
     print(f"saved {out} ({size / 2**20:.1f} MiB, {args.dtype})")
@@ -158,6 +166,12 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--dtype", default="float16", choices=["float16", "float32"])
     x.add_argument("--check", nargs="*", type=Path, default=[], help="audio files to compare on")
     x.add_argument("--min-cosine", type=float, default=0.999, help="fail below this cosine")
+    x.add_argument(
+        "--audio-base",
+        default=None,
+        help="store the audio tower over this base (e.g. tiny.en) instead of the one it trained "
+        "from, so a model trained on an adapted backbone folder loads without that folder",
+    )
     x.set_defaults(func=cmd_export)
 
     i = sub.add_parser("info", help="versions, presets, installed weights, a model's sizes")

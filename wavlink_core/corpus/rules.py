@@ -16,6 +16,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from wavlink_core.corpus.modifiers import extract_modifiers
+
+__all__ = ["RULES", "Rule", "categorize", "extract_modifiers", "match_text", "normalize_name"]
+
 
 @dataclass(frozen=True)
 class Rule:
@@ -115,7 +119,19 @@ RULES: tuple[Rule, ...] = (
     R(r"\b(mouse|mice|rat|rats|squirrel|hamster|rabbit|hedgehog|beaver|koala|capybara)\b", "small mammal",
       ("a small animal squeaking",), ("Rodents, rats, mice",)),
     R(r"\b(growl|growls|snarl)\b", "growl", ("an animal growling",), ("Growling",)),
-    # --- human body ---
+    # --- human body and household water (before footsteps: "water running" is not a gait) ---
+    R(r"\b(baby cry|baby crying|babycry|infant cry|crying baby)\b", "baby cry", ("a baby crying", "an infant wailing"),
+      ("Baby cry, infant cry", "Crying, sobbing")),
+    R(r"\b(children playing|kids playing|school|schoolyard|playground)\b", "children playing",
+      ("children playing and shouting in a schoolyard", "kids playing outside"),
+      ("Children playing", "Children shouting", "Child speech, kid speaking")),
+    R(r"\b(party|party noise)\b", "party chatter", ("people chatting and laughing at a party", "a lively party crowd"),
+      ("Chatter", "Crowd", "Hubbub, speech noise, speech babble")),
+    R(r"\b(finger ?snaps?|fingersnap|snapping fingers)\b", "finger snap", ("fingers snapping", "someone snapping their fingers"),
+      ("Finger snapping",)),
+    R(r"\b(water running|running water|faucet|tap water)\b", "faucet", ("water running from a tap", "a faucet running"),
+      ("Water tap, faucet", "Sink (filling or washing)", "Water")),
+    R(r"\b(shower)\b", "shower", ("a shower running", "water spraying from a shower"), ("Water", "Spray")),
     R(r"\b(foot ?steps?|steps?|walk(ing)?|run(ning)?|hstep|mstep|footstep|metalfootstep|gait|sprint|fs|singlesteps)\b", "footsteps",
       ("{gait}footsteps{on}", "someone {gait2}{on}", "a person's footsteps{on}"), ("Walk, footsteps", "Run")),
     R(r"\b(heart ?beat|heart)\b", "heartbeat", ("a heart beating", "a heartbeat"), ("Heart sounds, heartbeat",)),
@@ -127,7 +143,10 @@ RULES: tuple[Rule, ...] = (
       ("Screaming", "Yell")),
     R(r"\b(applause|applauses|clapping|claps?)\b", "applause", ("people clapping", "applause from a crowd"),
       ("Applause", "Clapping")),
-    R(r"\b(cheer|cheering|cheeringloop|crowd|croud|sports croud|woohoo|yay)\b", "crowd cheering", ("a crowd cheering", "people cheering"),
+    R(r"\b(boo|booing|crowdboo)\b", "crowd booing", ("a crowd booing", "spectators booing"), ("Crowd",)),
+    R(r"\b(crowdooh|crowd ooh)\b", "crowd groan", ("a crowd going ooh", "spectators groaning in disappointment"),
+      ("Crowd", "Groan")),
+    R(r"\b(cheer|cheering|cheeringloop|crowdcheer|crowd|croud|sports croud|woohoo|yay)\b", "crowd cheering", ("a crowd cheering", "people cheering"),
       ("Cheering", "Crowd")),
     R(r"\b(gasp|drown|gurp)\b", "gasp", ("a person gasping for air",), ("Gasp", "Breathing")),
     R(r"\b(inn|biginn|tavern|taverns)\b", "tavern chatter", ("people chatting in a busy tavern", "the hubbub of a crowded inn"),
@@ -138,7 +157,7 @@ RULES: tuple[Rule, ...] = (
     R(r"\b(eat|eating|meal|chew|chewing|bite)\b", "eating", ("someone eating", "chewing food"),
       ("Chewing, mastication",)),
     R(r"\b(snore|snoring)\b", "snoring", ("a person snoring",), ("Snoring",)),
-    R(r"\b(whistle|whistling)\b", "whistle", ("a whistle blowing", "someone whistling"), ("Whistle",)),
+    R(r"\b(whistle|whistling|refwhistle\w*)\b", "whistle", ("a whistle blowing", "someone whistling"), ("Whistle",)),
     # --- deaths and pain (after animals: 'cow_die' is a cow) ---
     R(r"\b(death|die|dies|dying|deathcry|civfemdeath|maledeath|femaledeath|civmaledeath|deadman|critdie|ooooof)\b", "death cry", ("a person crying out in pain and dying",
       "a dying groan"), ("Groan", "Wail, moan")),
@@ -156,7 +175,7 @@ RULES: tuple[Rule, ...] = (
       ("Stream", "Water")),
     R(r"\b(ocean|oceanwaves|sea|waves?|wavecrash|surf|beach|shore)\b", "ocean waves",
       ("ocean waves crashing", "waves breaking on the shore"), ("Ocean", "Waves, surf")),
-    R(r"\b(drip|drips|droplets?|waterdrip)\b", "dripping", ("water dripping",), ("Drip",)),
+    R(r"\b(drip|drips|droplets?|waterdrip|water drops?)\b", "dripping", ("water dripping",), ("Drip",)),
     R(r"\b(splash|splashes|splashing|dive|plunge|watersplash|watr in|watr out|watr un|fisher pull net|fisher throw net|"
       r"planewater|beewater)\b", "splash", ("a splash in water", "something splashing"),
       ("Splash, splatter", "Water")),
@@ -191,18 +210,26 @@ RULES: tuple[Rule, ...] = (
     R(r"\b(skid|skids|screech|tires?|tyres?)\b", "tire skid", ("tires screeching", "a car skidding"),
       ("Skidding", "Tire squeal")),
     R(r"\b(crash|crashes|collision|wreck)\b", "crash", ("a loud crash", "something crashing"), ("Smash, crash",)),
-    R(r"\b(truck|bus|lorry|diesel|tank|tanks|tractor)\b", "truck", ("a heavy truck engine rumbling",),
+    R(r"\b(bus|buses|busses)\b", "bus", ("a bus engine running", "a bus driving"), ("Bus", "Vehicle")),
+    R(r"\b(truck|lorry|diesel|tank|tanks|tractor)\b", "truck", ("a heavy truck engine rumbling",),
       ("Truck", "Heavy engine (low frequency)")),
+    R(r"\b(car passing|passing car|car pass ?by)\b", "car passing", ("a car passing by", "a car driving past"),
+      ("Car passing by", "Car", "Vehicle")),
     R(r"\b(motorbike|motorcycle|scooter)\b", "motorcycle", ("a motorcycle engine",), ("Motorcycle",)),
     R(r"\b(car|cars|engine|engines|motor|idle|rev|backfire|gear change|turbo|exhaust|starter|crank|porsche|"
       r"viper|lamborghinidiablo|lotus|celica|ferrarif|ford|corolla|mclarenf|nsx|renault|xj|alpha romeo|road ride|axle|"
       r"cleanviper|tankmove|jetwash|jetpackboost|carts cart moving|minecart)\b", "engine",
       ("an engine running", "a car engine revving"), ("Engine", "Car", "Vehicle")),
     # --- tools and work ---
-    R(r"\b(chainsaw|sawmill|saw|saws|sawing|benchsaw)\b", "saw", ("wood being sawed", "a saw cutting"),
-      ("Sawing", "Chainsaw")),
-    R(r"\b(jackhammer|drill|drilling|drillgun|pickhammer)\b", "drill", ("a power drill", "a jackhammer pounding"),
-      ("Drill", "Jackhammer", "Power tool")),
+    R(r"\b(chainsaw|chain saw|tree cutting)\b", "chainsaw", ("a chainsaw cutting wood", "a chainsaw engine revving"),
+      ("Chainsaw", "Power tool", "Sawing")),
+    R(r"\b(buzzsaw|circular saw|table saw)\b", "circular saw", ("a circular saw cutting", "a power saw whining"),
+      ("Power tool", "Sawing")),
+    R(r"\b(sawmill|saw|saws|sawing|benchsaw)\b", "saw", ("wood being sawed", "a saw cutting"), ("Sawing",)),
+    R(r"\b(jackhammer|pickhammer|pneumatic drill)\b", "jackhammer", ("a jackhammer pounding",
+      "a pneumatic drill breaking concrete"), ("Jackhammer", "Power tool")),
+    R(r"\b(drill|drilling|drillgun)\b", "drill", ("a power drill",), ("Drill", "Power tool")),
+    R(r"\b(sewing machine|sewing)\b", "sewing machine", ("a sewing machine running",), ("Sewing machine",)),
     R(r"\b(anvil|smith|smiths|smithing|blacksmith|forge)\b", "anvil", ("a hammer striking an anvil",),
       ("Hammer", "Clang")),
     R(r"\b(building fall|tech building fall|magic building fall|cave in|collapse)\b", "collapse",
@@ -225,7 +252,11 @@ RULES: tuple[Rule, ...] = (
     R(r"\b(machine|machines|machinery|machinerydrone|machinevat|factory|factoryloop|generator|mill|windmill|pump|"
       r"industrial|gears?|conveyor|weaver|goldspin|magmapump)\b",
       "machinery", ("machinery running", "a factory machine humming"), ("Mechanisms", "Hum")),
-    R(r"\b(clock|ticking|tick ?tock)\b", "clock", ("a clock ticking",), ("Clock", "Tick-tock")),
+    R(r"\b(church bells?|bell toll|toll|tolling|towerclock|tower clock|clock tower)\b", "church bell",
+      ("a church bell tolling", "a large bell ringing"), ("Church bell", "Bell")),
+    R(r"\b(clock|clocks|ticking|tick ?tock|tock)\b", "clock", ("a clock ticking",), ("Clock", "Tick-tock", "Tick")),
+    R(r"\b(chalk|chalkboard|blackboard)\b", "writing", ("writing with chalk on a blackboard",
+      "chalk scratching on a board"), ("Writing", "Scratch")),
     # --- household and small objects ---
     R(r"\b(door ?bell|doorbell)\b", "doorbell", ("a doorbell ringing",), ("Doorbell", "Ding-dong")),
     R(r"\b(door|doors|gate|gates|stonegate|hatch)\b", "door", ("a {mat}door {door}", "someone {door2} a {mat}door"),
@@ -250,7 +281,7 @@ RULES: tuple[Rule, ...] = (
     R(r"\b(cloth|leather|fabric|armor|armour|chainmail)\b", "cloth rustling", ("cloth rustling",), ("Rustle",)),
     R(r"\b(bell|bells|gong|chime|chimes)\b", "bell", ("a bell ringing",), ("Bell",)),
     R(r"\b(alarm|alarms|air raid|alert|warning)\b", "alarm", ("an alarm sounding",), ("Alarm",)),
-    R(r"\b(telephone|phone|ringtone)\b", "telephone", ("a telephone ringing",), ("Telephone", "Telephone bell ringing")),
+    R(r"\b(telephone|phone|oldphone|ringtone)\b", "telephone", ("a telephone ringing",), ("Telephone", "Telephone bell ringing")),
     R(r"\b(morse)\b", "morse code", ("morse code beeping",), ("Beep, bleep",)),
     R(r"\b(radiostatic|radio static|static)\b", "radio static", ("radio static crackling",), ("Static",)),
     R(r"\b(electric|electricity|spark|sparks|sparking|circuit|zapper|power ?line|breakelectric|electro|zzzt|curnt|"
@@ -342,103 +373,3 @@ def rule_for_category(category: str) -> Rule | None:
         if rule.category == category:
             return rule
     return None
-
-
-# --- modifiers ---------------------------------------------------------------------------------
-
-_SURFACES = {
-    "grass": "grass",
-    "gravel": "gravel",
-    "sand": "sand",
-    "snow": "snow",
-    "wood": "wood",
-    "wooden": "wood",
-    "metal": "metal",
-    "steel": "metal",
-    "stone": "stone",
-    "water": "water",
-    "ice": "ice",
-    "dirt": "dirt",
-    "mud": "mud",
-    "concrete": "concrete",
-    "carpet": "carpet",
-    "glass": "glass",
-    "asphalt": "asphalt",
-    "tile": "tiles",
-    "leaves": "leaves",
-}
-_ACTIONS = {
-    "open": "open",
-    "opening": "open",
-    "close": "close",
-    "closing": "close",
-    "closed": "close",
-    "slam": "slam",
-    "start": "start",
-    "starting": "start",
-    "startup": "start",
-    "stop": "stop",
-    "shutdown": "stop",
-    "idle": "idle",
-    "hit": "hit",
-    "miss": "miss",
-    "attack": "attack",
-    "die": "die",
-    "break": "break",
-    "fall": "fall",
-    "falling": "fall",
-    "move": "move",
-    "moving": "move",
-}
-_GAITS = {
-    "walk": "walking",
-    "walking": "walking",
-    "run": "running",
-    "running": "running",
-    "sprint": "running",
-}
-_SIZES = {
-    "small": "small",
-    "little": "small",
-    "tiny": "small",
-    "large": "large",
-    "big": "large",
-    "huge": "large",
-    "heavy": "large",
-    "light": "small",
-    "medium": "medium",
-}
-_DISTANCES = {
-    "distant": "far",
-    "far": "far",
-    "faint": "far",
-    "close": "near",
-    "near": "near",
-    "inside": "inside",
-    "interior": "inside",
-    "indoor": "inside",
-    "outside": "outside",
-    "exterior": "outside",
-    "outdoor": "outside",
-}
-
-
-def extract_modifiers(text: str) -> dict[str, str]:
-    """Surface, action, gait, size and distance words found in a normalised name.
-
-    ``close`` is read as an action for doors and as a distance elsewhere; the caller decides by
-    category (see ``captions.fill``), so both are reported here when present.
-    """
-    mods: dict[str, str] = {}
-    for word in text.split():
-        if word in _SURFACES and "surface" not in mods:
-            mods["surface"] = _SURFACES[word]
-        if word in _ACTIONS and "action" not in mods:
-            mods["action"] = _ACTIONS[word]
-        if word in _GAITS and "gait" not in mods:
-            mods["gait"] = _GAITS[word]
-        if word in _SIZES and "size" not in mods:
-            mods["size"] = _SIZES[word]
-        if word in _DISTANCES and "distance" not in mods and word != "close":
-            mods["distance"] = _DISTANCES[word]
-    return mods

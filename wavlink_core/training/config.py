@@ -91,6 +91,9 @@ class TrainConfig(JsonConfig):
     model: str = "tiny"  # preset name (tiny/base/small/test); ignored when init_from is set
     init_from: str | None = None  # checkpoint folder (e.g. stage 1's <run>/model) to start from
     audio_pooling: str | None = None  # override the preset's pooling: "global" | "mean" (baseline)
+    # Override the preset's audio weights: a Whisper name or an HF folder of the same shape, e.g.
+    # an adapted encoder from `python -m wavlink_core.adapt` (<run>/backbone).
+    audio_backbone: str | None = None
     # --- data --------------------------------------------------------------------------------
     corpus: str = ""  # corpus dir; manifest paths are relative to it
     manifest: str = "manifest.jsonl"  # relative to corpus (or absolute)

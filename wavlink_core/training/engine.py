@@ -83,9 +83,10 @@ def build_model(cfg: TrainConfig) -> WavLink:
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(cfg.seed)
         if cfg.init_from:
-            if cfg.audio_pooling is not None:
+            if cfg.audio_pooling is not None or cfg.audio_backbone is not None:
                 raise ConfigError(
-                    "audio_pooling cannot change the architecture of an init_from checkpoint"
+                    "audio_pooling and audio_backbone cannot change an init_from checkpoint "
+                    f"(got audio_pooling={cfg.audio_pooling!r}, audio_backbone={cfg.audio_backbone!r})"
                 )
             model = load_pretrained(cfg.init_from)
             if model.config.loss != cfg.loss:
@@ -97,6 +98,8 @@ def build_model(cfg: TrainConfig) -> WavLink:
         mc = get_preset(cfg.model).replace(loss=cfg.loss)
         if cfg.audio_pooling is not None:
             mc = mc.replace(audio=dataclasses.replace(mc.audio, pooling=cfg.audio_pooling))
+        if cfg.audio_backbone is not None:
+            mc = mc.replace(audio=dataclasses.replace(mc.audio, backbone=cfg.audio_backbone))
         return WavLink(mc)
 
 
@@ -337,7 +340,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     from tqdm.auto import tqdm
     from transformers import get_cosine_schedule_with_warmup
 
-    from ..checkpoint import save_pretrained
+    from ..checkpoint import audio_origin, save_pretrained
 
     t_start = time.time()
     accelerator, resuming = start_run(cfg, config_file=CONFIG_FILE, free=RESUME_FREE)
@@ -589,6 +592,8 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
             "val": {k: round(v, 4) for k, v in val_metrics.items()},
             "init_from": cfg.init_from,
             "previous": init_info,
+            # which Whisper the audio tower started from (vanilla, or an adapted encoder's record)
+            "audio_backbone_origin": audio_origin(model),
         }
         save_pretrained(exported, run / MODEL_DIR, delta=True, dtype=cfg.save_dtype)
         log.info("saved %s", run / MODEL_DIR)
