@@ -63,7 +63,7 @@ class Engine:
         self.dims = tuple(sorted(model.matryoshka_dims, reverse=True))
         self.full = self.dims[0]
         self.trained = model.is_trained
-        self.backbone = views.backbone_label(audio_origin(model))
+        self.backbone = views.backbone_label(audio_origin(model), model.training_info)
         self.gallery_emb = (
             gallery_embeddings(model, gallery)
             if len(gallery)

@@ -152,14 +152,20 @@ def neighbour_rows(
     return rows, a, b
 
 
-def backbone_label(origin: dict) -> str:
-    """'Whisper tiny.en (vanilla)' or 'Whisper-AuT (tiny.en adapted, 800 steps)' for a model's
-    ``audio_origin`` record."""
+def backbone_label(origin: dict, training_info: dict | None = None) -> str:
+    """'Whisper tiny.en (vanilla) · WavLink 2,474 steps' or 'Whisper-AuT (tiny.en adapted, 800
+    steps) · WavLink 500 steps', from a model's ``audio_origin`` and ``training_info``."""
     adaptation = origin.get("adaptation")
     if not adaptation:
-        return f"Whisper {Path(str(origin['backbone'])).name} (vanilla)"
-    base = adaptation.get("base_backbone", "?")
-    return f"Whisper-AuT ({base} adapted, {adaptation.get('steps', '?')} steps)"
+        label = f"Whisper {Path(str(origin['backbone'])).name} (vanilla)"
+    else:
+        base = adaptation.get("base_backbone", "?")
+        label = f"Whisper-AuT ({base} adapted, {adaptation.get('steps', '?')} steps)"
+    steps, info = 0, training_info
+    while info:  # stage 2 records stage 1 under "previous"
+        steps += int(info.get("steps") or 0)
+        info = info.get("previous")
+    return f"{label} · WavLink {steps:,} steps" if steps else label
 
 
 def bytes_per_vector(dim: int) -> str:

@@ -27,6 +27,20 @@ def test_model():
 
 
 @pytest.fixture(scope="session")
+def aut_model():
+    """A second test model standing in for WavLink on a Whisper-AuT encoder: other weights, and
+    the adaptation record a rebased export carries."""
+    from wavlink_core import PRESETS, WavLink
+
+    torch.manual_seed(1)
+    model = WavLink(PRESETS["test"]).eval()
+    adaptation = {"base_backbone": "random", "steps": 3}
+    origin = {"backbone": "aut", "adaptation": adaptation}
+    model.training_info = {"steps": 5, "audio_backbone_origin": origin}
+    return model
+
+
+@pytest.fixture(scope="session")
 def tiny_model():
     """Real pretrained Whisper tiny.en + MiniLM with untrained heads."""
     from wavlink_core import load_pretrained

@@ -49,12 +49,14 @@ def _launch(demo) -> int:
 
 
 @pytest.fixture(scope="module")
-def url(test_model, tmp_path_factory):
+def url(test_model, aut_model, tmp_path_factory):
     from demo import build_demo
     from demo.gallery import load_gallery
 
     os.environ["WAVLINK_CACHE"] = str(tmp_path_factory.mktemp("cache"))
-    demo = build_demo(test_model, gallery=load_gallery(limit=32), warm=False)
+    demo = build_demo(
+        test_model, gallery=load_gallery(limit=32), warm=False, compare_model=aut_model
+    )
     port = _launch(demo)
     yield f"http://127.0.0.1:{port}", demo
     demo.close()
@@ -106,6 +108,11 @@ def test_classify_then_explore_in_browser(url, page):
         page.wait_for_selector(f"{plot} .js-plotly-plot", timeout=60_000)
         assert page.locator(f"{plot} .scatterlayer .point").count() >= len(demo.engine.gallery)
     expect(page.locator("#explore-bytes")).to_contain_text("Bytes per vector")
+    # the backbone switch redraws both maps through the other model's encoder
+    aut = demo.engines[1].backbone
+    page.locator("#explore-backbone").get_by_text(aut).click()
+    expect(page.locator("#map-full")).to_contain_text(aut, timeout=60_000)
+    expect(page.locator("#map-small")).to_contain_text(aut, timeout=60_000)
     page.get_by_role("button", name="Find neighbours").click()
     expect(page.locator("#explore-overlap")).to_contain_text("overlap", timeout=30_000)
     page.locator("#explore-neighbours [role=gridcell]").nth(

@@ -23,21 +23,6 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def aut_model():
-    """A second test model standing in for WavLink on a Whisper-AuT encoder: other weights, and
-    the adaptation record a rebased export carries."""
-    import torch
-
-    from wavlink_core import PRESETS, WavLink
-
-    torch.manual_seed(1)
-    model = WavLink(PRESETS["test"]).eval()
-    adaptation = {"base_backbone": "random", "steps": 3}
-    model.training_info = {"audio_backbone_origin": {"backbone": "aut", "adaptation": adaptation}}
-    return model
-
-
-@pytest.fixture(scope="module")
 def app(test_model, aut_model, tmp_path_factory):
     import os
 
@@ -205,7 +190,7 @@ def test_explore_switches_audio_backbone(app, clips):
     demo, client = app
     vanilla, aut = (e.backbone for e in demo.engines)
     assert vanilla == "Whisper random (vanilla)"
-    assert aut == "Whisper-AuT (random adapted, 3 steps)"
+    assert aut == "Whisper-AuT (random adapted, 3 steps) · WavLink 5 steps"
     client.predict(
         [handle_file(str(clips / "stereo48k.wav"))], "a dog barking", api_name="/explore_add"
     )

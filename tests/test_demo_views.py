@@ -153,3 +153,16 @@ def test_gallery_manifest_is_complete_and_licensed():
     assert sum(p.stat().st_size for p in folder.iterdir()) < 6e6
     attribution = (folder / "ATTRIBUTION.md").read_text()
     assert all(r["file"] in attribution for r in rows)
+
+
+def test_backbone_label_counts_every_stage_and_names_the_adaptation():
+    stage2 = {"steps": 474, "previous": {"steps": 2000, "previous": None}}
+    vanilla = {"backbone": "tiny.en", "adaptation": None}
+    assert (
+        views.backbone_label(vanilla, stage2) == "Whisper tiny.en (vanilla) · WavLink 2,474 steps"
+    )
+    aut = {
+        "backbone": "/runs/aut/backbone",
+        "adaptation": {"base_backbone": "tiny.en", "steps": 800},
+    }
+    assert views.backbone_label(aut, None) == "Whisper-AuT (tiny.en adapted, 800 steps)"

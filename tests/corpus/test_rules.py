@@ -41,7 +41,8 @@ from wavlink_core.corpus.rules import RULES, categorize, extract_modifiers, norm
         ("misc/carhorn2.wav", "horn"),
         ("Sounds/tires-screech-asphalt.wav", "tire skid"),
         ("ugv/diesel-move.ogg", "truck"),
-        ("Sounds/engine-idle.wav", "engine"),
+        ("Sounds/engine-idle.wav", "engine idling"),
+        ("Sounds/engine-crank.wav", "engine"),
         # household and tools
         ("doors/door1-open.ogg", "door"),
         ("misc/breakglass04.ogg", "glass"),

@@ -216,7 +216,9 @@ RULES: tuple[Rule, ...] = (
     R(r"\b(car passing|passing car|car pass ?by)\b", "car passing", ("a car passing by", "a car driving past"),
       ("Car passing by", "Car", "Vehicle")),
     R(r"\b(motorbike|motorcycle|scooter)\b", "motorcycle", ("a motorcycle engine",), ("Motorcycle",)),
-    R(r"\b(car|cars|engine|engines|motor|idle|rev|backfire|gear change|turbo|exhaust|starter|crank|porsche|"
+    R(r"\b(idle|idling|engine idle)\b", "engine idling", ("an engine idling", "a motor running at idle"),
+      ("Idling", "Engine")),
+    R(r"\b(car|cars|engine|engines|motor|rev|backfire|gear change|turbo|exhaust|starter|crank|porsche|"
       r"viper|lamborghinidiablo|lotus|celica|ferrarif|ford|corolla|mclarenf|nsx|renault|xj|alpha romeo|road ride|axle|"
       r"cleanviper|tankmove|jetwash|jetpackboost|carts cart moving|minecart)\b", "engine",
       ("an engine running", "a car engine revving"), ("Engine", "Car", "Vehicle")),
@@ -277,6 +279,10 @@ RULES: tuple[Rule, ...] = (
     R(r"\b(camera|shutter|shutterclick|photo|screenshot)\b", "camera shutter", ("a camera shutter clicking",), ("Camera",)),
     R(r"\b(coins?|cash|money|till|cash register|gold|us quarter)\b", "coins", ("coins jingling", "a cash register"),
       ("Coin (dropping)", "Cash register")),
+    R(r"\b(ripped|ripping|tearing|torn)\b", "tearing", ("paper being torn", "something being ripped apart"),
+      ("Tearing",)),
+    R(r"\b(crumple|crumpled|crumpling|crinkle|crinkling|trash empty)\b", "crumpling paper",
+      ("paper being crumpled", "crinkling paper"), ("Crumpling, crinkling",)),
     R(r"\b(paper|book|page|pages|scroll|map)\b", "paper", ("paper rustling", "pages turning"), ("Rustle",)),
     R(r"\b(cloth|leather|fabric|armor|armour|chainmail)\b", "cloth rustling", ("cloth rustling",), ("Rustle",)),
     R(r"\b(bell|bells|gong|chime|chimes)\b", "bell", ("a bell ringing",), ("Bell",)),

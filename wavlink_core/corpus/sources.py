@@ -155,7 +155,7 @@ SOURCES: tuple[Source, ...] = (
         "apt",
         "sfx",
         "CC-BY-SA-3.0 / GPL-2+",
-        include=r"/(camera-shutter|phone-incoming-call|bell)\.oga$",
+        include=r"/(camera-shutter|phone-incoming-call|bell|trash-empty)\.oga$",
     ),
     # --- everyday sounds (added for AudioSet coverage: household, human body, pets, vehicles) ---
     Source(
