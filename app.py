@@ -43,7 +43,7 @@ def main() -> None:
     model = load_pretrained(args.model)
     model_dir = args.model if os.path.isdir(args.model) else None
     other = args.compare_model
-    if other is None and args.model == default_model():
+    if other is None and os.path.realpath(args.model) == os.path.realpath(default_model()):
         other = default_compare_model()
     compare = load_pretrained(other) if other and other != "none" else None
     build_demo(model, model_dir=model_dir, compare_model=compare).launch(

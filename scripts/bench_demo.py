@@ -2,7 +2,7 @@
 """Demo benchmark (not a timed test): start-up, warm click→result for a 10-s upload, peak RSS, map time
 for 500 points, 20 concurrent classify requests. Default model: the `tiny` preset (real towers).
 
-    python scripts/bench_demo.py [--model tiny] [--reps 10]
+    python scripts/bench_demo.py [--model tiny] [--compare-model DIR] [--reps 10]
 """
 
 from __future__ import annotations
@@ -35,11 +35,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start(model: str) -> tuple[subprocess.Popen, str, float]:
+def start(model: str, compare: str) -> tuple[subprocess.Popen, str, float]:
     port = free_port()
     t0 = time.perf_counter()
     proc = subprocess.Popen(
-        [sys.executable, str(ROOT / "app.py"), "--model", model, "--port", str(port)],
+        [sys.executable, str(ROOT / "app.py"), "--model", model, "--port", str(port)]
+        + ["--compare-model", compare],
         cwd=ROOT,
         env=ENV,
         stdout=subprocess.DEVNULL,
@@ -136,6 +137,9 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--model", default="tiny")
     ap.add_argument("--reps", type=int, default=10)
+    ap.add_argument(
+        "--compare-model", default="none", help="app.py's second model for the Explore switch"
+    )
     args = ap.parse_args()
     from gradio_client import Client
 
@@ -150,10 +154,12 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp())
     results = {}
     ENV["WAVLINK_CACHE"] = str(tmp / "cache")  # a fresh cache: the first start embeds the gallery
-    proc, url, results["start-up s (first, gallery embedded)"] = start(args.model)
+    proc, url, results["start-up s (first, gallery embedded)"] = start(
+        args.model, args.compare_model
+    )
     proc.terminate()
     proc.wait()
-    proc, url, results["start-up s (cache warm)"] = start(args.model)
+    proc, url, results["start-up s (cache warm)"] = start(args.model, args.compare_model)
     try:
         results["background UMAP warm-up finished after s"] = (
             wait_idle(proc.pid) + results["start-up s (cache warm)"]

@@ -31,17 +31,4 @@ $PY -m wavlink_core.train "${common[@]}" --output_dir="$RUNS/tiny-stage2" \
 $PY -m wavlink_core export --model "$RUNS/tiny-stage2/model" --out "$OUT" --dtype float16 \
     --check assets/gallery/*.ogg
 
-mkdir -p "$OUT/eval"
-for set in esc10 us8k_subset fsdd clotho7; do
-    $PY -m wavlink_core.evaluate --model "$OUT" --data "$DATA/$set" --task all \
-        --out "$OUT/eval/$set" --quiet
-done
-# One file with every result, read by the demo's Sizes tab.
-$PY - "$OUT" <<'EOF'
-import json, sys
-from pathlib import Path
-out = Path(sys.argv[1])
-results = [json.loads(p.read_text()) for p in sorted(out.glob("eval/*/results.json"))]
-(out / "eval_results.json").write_text(json.dumps(results, indent=1))
-print(f"{len(results)} result files -> {out / 'eval_results.json'}")
-EOF
+bash scripts/evaluate_all.sh "$OUT" "$DATA"
