@@ -359,6 +359,19 @@ def test_compare_writes_probe_and_wer_tables(corpus, tmp_path, whisper):
     assert "| fsdd | official train/test split | 2 | 10 |" in md.read_text()
     assert json.loads(js.read_text())["wer"]["vanilla"]["words"] == 2  # "hello 0"
 
+    # ESC layout: the paper's fold 5, or every fold tested once with cv=True
+    esc = tmp_path / "esc"
+    for cls, freq in (("001 - Dog bark", 300), ("002 - Rain", 1500)):
+        (esc / cls).mkdir(parents=True)
+        for fold in range(1, 6):
+            t = np.arange(SR // 2) / SR
+            wave = 0.3 * np.sin(2 * np.pi * (freq + 10 * fold) * t).astype(np.float32)
+            sf.write(esc / cls / f"{fold}-{freq}-A.wav", wave, SR)
+    for cv, tested, protocol in ((False, 2, "test 5"), (True, 10, "5-fold cross-validation")):
+        res = compare({"vanilla": str(folder)}, {"esc10": str(esc)}, cv=cv, progress=False)
+        probe = res["probe"]["esc10"]["vanilla"]
+        assert probe["test_clips"] == tested and protocol in probe["protocol"]
+
 
 def test_wavlink_trains_on_an_adapted_backbone_and_exports_without_it(corpus, tmp_path):
     """The issue's hand-off: adapt -> train WavLink with ``audio_backbone=`` -> a checkpoint that

@@ -52,13 +52,16 @@ def probe_model(backbone: str | Path, device: str = "cpu") -> WavLink:
         return WavLink(config).to(device).eval()
 
 
-def probe_backbone(model: WavLink, dataset: Dataset, *, seed: int = 0, **kwargs) -> dict[str, Any]:
-    """Linear-probe accuracy of the mean-pooled encoder states on one labelled set."""
+def probe_backbone(
+    model: WavLink, dataset: Dataset, *, seed: int = 0, cv: bool = False, **kwargs
+) -> dict[str, Any]:
+    """Linear-probe accuracy of the mean-pooled encoder states on one labelled set; ``cv``:
+    leave-one-fold-out over a set's official folds instead of its last fold."""
     res = evaluate(
         model,
         dataset,
         ("probe",),
-        probe_options={"features": "mean", "seed": seed},
+        probe_options={"features": "mean", "seed": seed, "cv": cv},
         **kwargs,
     )
     if "probe" not in res:
@@ -128,6 +131,7 @@ def compare(
     batch_size: int = 16,
     pad_to_30s: bool = False,
     seed: int = 0,
+    cv: bool = False,
     progress: bool = True,
 ) -> dict[str, Any]:
     """Probe every backbone on every dataset (name -> path, names from ``PROBE_SETS``) and, given
@@ -148,6 +152,7 @@ def compare(
             "probe": "nn.Linear, Adam lr 1e-3, 50 epochs, batch 64, train-split standardisation",
             "pad_to_30s": pad_to_30s,
             "seed": seed,
+            "cv": cv,
         },
         "probe": {name: {} for name in sets},
         "wer": {},
@@ -160,6 +165,7 @@ def compare(
                 model,
                 dataset,
                 seed=seed,
+                cv=cv,
                 batch_size=batch_size,
                 pad_to_30s=pad_to_30s,
                 progress=progress,
