@@ -165,3 +165,25 @@ def test_output_names_never_collide() -> None:
     names = ["sounds/splash.ogg", "sounds/splash.wav", "ogg/ㄅ/3.ogg", "ogg/ㄆ/3.ogg"]
     assert len({_safe_name(n) for n in names}) == len(names)
     assert _safe_name("sounds/splash.ogg") == _safe_name("sounds/splash.ogg")
+
+
+def test_speech_cap_shares_languages_and_keeps_the_ones_asked_for() -> None:
+    from wavlink_core.corpus.build import balance
+    from wavlink_core.corpus.clip import ClipSpec
+
+    src = Source("pkg", "apt", "speech", "GPL")
+
+    def clip(i: int, subset: str, language: str | None = None):
+        return src, ClipSpec(
+            f"{subset}/{language}/{i}.ogg", subset, ["x"], subset, str(i), language=language
+        )
+
+    sfx = [clip(i, "sfx") for i in range(30)]
+    speech = [clip(i, "speech", lang) for lang in ("de", "en", "fr") for i in range(20)]
+    kw = dict(max_per_category=None, speech_cap=0.5, rendered_cap=0.1)  # room for 30 speech clips
+    langs = lambda kept: sorted(s.language for _, s in kept if s.subset == "speech")  # noqa: E731
+    shared = langs(balance(sfx + speech, **kw))
+    assert [shared.count(x) for x in ("de", "en", "fr")] == [10, 10, 10]
+    english = langs(balance(sfx + speech, **kw, speech_keep=("en",)))
+    assert [english.count(x) for x in ("de", "en", "fr")] == [5, 20, 5]
+    assert len(balance(sfx + speech, **kw, speech_keep=("en", "de", "fr"))) == 60  # never over

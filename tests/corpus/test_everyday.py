@@ -30,6 +30,17 @@ from wavlink_core.corpus.sources import source_by_name
         ("homedecor_bathroom/sounds/homedecor_toilet_flush.ogg", "toilet flush", "Toilet flush"),
         ("homedecor_doors_and_gates/sounds/homedecor_doorbell.ogg", "doorbell", "Doorbell"),
         ("Media/Sounds/Effects/SewingMachine.mp3", "sewing machine", "Sewing machine"),
+        ("qabcs/abcs/all/noises/zipper.ogg", "zipper", "Zipper (clothing)"),
+        ("qabcs/abcs/all/noises/watch.ogg", "clock", "Clock"),
+        ("qabcs/abcs/all/noises/newspaper.ogg", "paper", "Rustle"),
+        ("usr/share/games/brainparty/mouse_click.wav", "mouse click", "Clicking"),
+        ("lomiri/camera/click/camera_click.ogg", "camera shutter", "Camera"),
+        ("lomiri/ringtones/Alarm clock.ogg", "alarm clock", "Alarm clock"),
+        ("lomiri/ringtones/Wind chime.ogg", "wind chime", "Wind chime"),
+        ("micropolis/sounds/heavytraffic.wav", "city ambience", "Outside, urban or manmade"),
+        ("micropolis/sounds/honkhonk-low.wav", "horn", "Vehicle horn, car horn, honking"),
+        ("micropolis/sounds/siren.wav", "siren", "Siren"),
+        ("usr/share/games/brainparty/baa2.wav", "sheep", "Sheep"),
         ("Media/Sounds/Effects/WaterDrop.mp3", "dripping", "Drip"),
         ("usr/share/khangman/qml/sounds/chalk.wav", "writing", "Writing"),
         ("stereo/trash-empty.oga", "crumpling paper", "Crumpling, crinkling"),
@@ -52,6 +63,8 @@ from wavlink_core.corpus.sources import source_by_name
         ("games/simutrans/pak/sound/truck.wav", "truck", "Truck"),
         ("Media/Sounds/Effects/MotorcyclePassing.wav", "motorcycle", "Motorcycle"),
         ("Media/Sounds/Effects/CarPassing.wav", "car passing", "Car passing by"),
+        ("qabcs/abcs/all/noises/bicycle.ogg", "bicycle", "Bicycle"),
+        ("qabcs/abcs/all/noises/skateboard.ogg", "skateboard", "Skateboard"),
         ("flightgear/Aircraft/c172p/Sounds/engine-idle.wav", "engine idling", "Idling"),
         # power tools: jackhammer, chainsaw and circular saw are their own classes now
         ("games/simutrans/pak/sound/jackhammer.wav", "jackhammer", "Jackhammer"),
@@ -89,6 +102,24 @@ def test_everyday_rules(rel: str, category: str, primary: str) -> None:
                 "mods/homedecor/fake_fire/sounds/fire_extinguish.ogg",  # a hiss, not a fire
             ],
             ["mods/homedecor/homedecor_bathroom/sounds/homedecor_toilet_flush.ogg"],
+        ),
+        (
+            "simutrans-pak64",
+            [
+                "games/simutrans/pak/sound/bus.wav",
+                "games/simutrans/pak/sound/tree-cutting.wav",  # matched an evaluation chainsaw
+            ],
+            ["games/simutrans/pak/sound/bus.wav"],
+        ),
+        (
+            "qabcs-data",
+            [
+                "usr/share/qabcs/abcs/all/noises/zipper.ogg",
+                "usr/share/qabcs/abcs/all/noises/rocking_horse.ogg",  # a toy, not a horse
+                "usr/share/qabcs/abcs/all/noises/clock.ogg",  # matched an evaluation clock tick
+                "usr/share/qabcs/abcs/en/sounds/words/zipper.ogg",  # speech, not a noise
+            ],
+            ["usr/share/qabcs/abcs/all/noises/zipper.ogg"],
         ),
         (
             "frozen-bubble-data",

@@ -34,6 +34,12 @@ def main(argv: list[str] | None = None) -> int:
     b.add_argument("--max-per-category", type=int, default=None)
     b.add_argument("--jobs", type=int, default=2)
     b.add_argument("--speech-cap", type=float, default=0.4, help="max fraction of speech clips")
+    b.add_argument(
+        "--speech-keep",
+        default="",
+        help="comma-separated languages kept whole under --speech-cap before the others share it "
+        "(e.g. en, for Whisper-AuT on an English-only backbone)",
+    )
     b.add_argument("--rendered-cap", type=float, default=0.1, help="max fraction of rendered clips")
     b.add_argument(
         "--scenes",
@@ -73,6 +79,7 @@ def main(argv: list[str] | None = None) -> int:
         max_per_category=args.max_per_category,
         jobs=args.jobs,
         speech_cap=args.speech_cap,
+        speech_keep=tuple(x.strip() for x in args.speech_keep.split(",") if x.strip()),
         rendered_cap=args.rendered_cap,
         extra=extra,
         scenes=args.scenes,

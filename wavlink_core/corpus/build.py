@@ -112,11 +112,13 @@ def balance(
     max_per_category: int | None,
     speech_cap: float,
     rendered_cap: float,
+    speech_keep: tuple[str, ...] = (),
 ) -> list[tuple[Source, ClipSpec]]:
     """Cap clips per category, then speech and rendered audio to a fraction of the total.
 
-    Speech is subsampled round-robin over languages so a cap keeps language variety. The
-    choice is by hash of the clip, so it is stable between runs.
+    Speech is subsampled round-robin over languages so a cap keeps language variety; languages in
+    ``speech_keep`` (e.g. ``en`` for English-only Whisper work) are taken first, whole, up to the
+    cap. The choice is by hash of the clip, so it is stable between runs.
     """
     specs = sorted(specs, key=lambda p: _hash_order(f"{p[0].name}:{p[1].rel}"))
     if max_per_category:
@@ -138,7 +140,8 @@ def balance(
             by_lang: dict[str, list] = defaultdict(list)
             for p in speech:
                 by_lang[p[1].language or "?"].append(p)
-            pick, queues = [], [list(v) for _, v in sorted(by_lang.items())]
+            pick = [p for lang in speech_keep for p in by_lang.pop(lang, [])][:allowed]
+            queues = [list(v) for _, v in sorted(by_lang.items())]
             while len(pick) < allowed and any(queues):
                 for q in queues:
                     if q and len(pick) < allowed:
@@ -203,6 +206,7 @@ def build(
     max_per_category: int | None = None,
     jobs: int = 2,
     speech_cap: float = 0.4,
+    speech_keep: tuple[str, ...] = (),
     rendered_cap: float = 0.1,
     sources: list[Source] | None = None,
     roots: dict[str, Path] | None = None,
@@ -218,6 +222,7 @@ def build(
         max_per_category: Optional cap per category (speech: per language).
         jobs: Decoding processes.
         speech_cap: Max fraction of speech clips.
+        speech_keep: Languages kept whole (up to the cap) before the others share the rest.
         rendered_cap: Max fraction of rendered (synthetic) clips.
         sources: Override the package table (tests).
         roots: Pre-unpacked package roots by name; skips fetching (tests, offline).
@@ -241,7 +246,11 @@ def build(
         specs.append((src, spec))
         abs_path[(src.name, spec.rel)] = path
     specs = balance(
-        specs, max_per_category=max_per_category, speech_cap=speech_cap, rendered_cap=rendered_cap
+        specs,
+        max_per_category=max_per_category,
+        speech_cap=speech_cap,
+        rendered_cap=rendered_cap,
+        speech_keep=speech_keep,
     )
 
     state_path = out / ".state" / "decoded.jsonl"
