@@ -25,13 +25,8 @@ import torch
 from torch import nn
 
 from ..errors import ConfigError
-from ..training.engine import (
-    _hardware,
-    load_state,
-    param_groups,
-    save_state,
-    start_run,
-)
+from ..training.engine import param_groups
+from ..training.run_state import hardware, load_state, save_state, start_run
 from . import data as D
 from .config import DOMAINS, AdaptConfig
 from .seq2seq import (
@@ -331,7 +326,7 @@ def train(cfg: AdaptConfig) -> dict[str, Any]:
             "pad_to_30s": cfg.pad_to_30s,
             "max_target_tokens": cfg.max_target_tokens,
             "precision": accelerator.mixed_precision,
-            "hardware": _hardware(accelerator),
+            "hardware": hardware(accelerator),
             "wall_time_s": round(wall, 1),
             "seed": cfg.seed,
             "val": {k: round(v, 4) for k, v in val_metrics.items()},

@@ -33,8 +33,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import os
-import platform
 import time
 from pathlib import Path
 from typing import Any
@@ -50,12 +48,11 @@ from ..model import WavLink
 from . import data as D
 from .config import TrainConfig
 from .regimes import apply_regime, export_model, set_modes
+from .run_state import METRICS, hardware, load_state, save_state, start_run
 
 log = logging.getLogger(__name__)
 
-STATE_DIR, MODEL_DIR = "state", "model"
-STATE_WEIGHTS, STATE_FILE = "trainable.safetensors", "resume.pt"
-METRICS, CONFIG_FILE = "metrics.jsonl", "train_config.json"
+MODEL_DIR, CONFIG_FILE = "model", "train_config.json"
 # Config keys that may change between an interrupted run and its resumption.
 RESUME_FREE = {
     "resume",
@@ -225,98 +222,6 @@ def validate(
 
 
 # ----------------------------------------------------------------------------------------------
-# resume state
-# ----------------------------------------------------------------------------------------------
-def save_state(run: Path, model: WavLink, optimizer, scheduler, step: int, extra: dict) -> None:
-    from safetensors.torch import save_file
-
-    state_dir = run / STATE_DIR
-    state_dir.mkdir(parents=True, exist_ok=True)
-    weights = {
-        n: p.detach().cpu().contiguous() for n, p in model.named_parameters() if p.requires_grad
-    }
-    save_file(weights, str(state_dir / (STATE_WEIGHTS + ".tmp")))
-    blob = {
-        "step": step,
-        "optimizer": optimizer.state_dict(),
-        "scheduler": scheduler.state_dict(),
-        "rng_cpu": torch.get_rng_state(),
-        "rng_cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
-        "extra": json.dumps(extra),
-    }
-    torch.save(blob, state_dir / (STATE_FILE + ".tmp"))
-    os.replace(state_dir / (STATE_WEIGHTS + ".tmp"), state_dir / STATE_WEIGHTS)
-    os.replace(state_dir / (STATE_FILE + ".tmp"), state_dir / STATE_FILE)
-
-
-def load_state(run: Path, model: WavLink) -> dict[str, Any]:
-    """Loads the trainable weights into ``model``; returns the rest (never unpickles objects)."""
-    from safetensors.torch import load_file
-
-    state_dir = run / STATE_DIR
-    weights = load_file(str(state_dir / STATE_WEIGHTS))
-    params = dict(model.named_parameters())
-    want = {n for n, p in params.items() if p.requires_grad}
-    if set(weights) != want:
-        raise ConfigError(
-            f"{state_dir} does not match this regime: missing {sorted(want - set(weights))[:5]}, "
-            f"unexpected {sorted(set(weights) - want)[:5]}"
-        )
-    with torch.no_grad():
-        for n, v in weights.items():
-            params[n].copy_(v)
-    return torch.load(state_dir / STATE_FILE, weights_only=True, map_location="cpu")
-
-
-def check_resumable(run: Path, cfg, config_file: str, free: set[str]) -> None:
-    """Refuse to resume ``run`` with a config that differs outside the bookkeeping keys ``free``."""
-    saved = json.loads((run / config_file).read_text())
-    now = cfg.to_dict()
-    diff = sorted(k for k in now if k not in free and saved.get(k) != now[k])
-    if diff:
-        raise ConfigError(
-            f"cannot resume {run}: the config differs in {diff} "
-            f"(saved {[saved.get(k) for k in diff]}, now {[now[k] for k in diff]})"
-        )
-
-
-def start_run(cfg, *, config_file: str, free: set[str], **accelerator_kw):
-    """Everything a run does before its model exists, shared by WavLink training and Whisper-AuT
-    adaptation: threads, device and precision (bf16 on CUDA), the Accelerator, the seed, and the
-    run folder (refuse to overwrite, check a resume, write the resolved config, reset metrics).
-    Returns ``(accelerator, resuming)``."""
-    from accelerate import Accelerator
-    from accelerate.utils import set_seed
-
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
-    if cfg.device == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("device=cuda but no CUDA device is visible")
-    use_cuda = cfg.device != "cpu" and torch.cuda.is_available()
-    precision = {"auto": "bf16" if use_cuda else "no", "fp32": "no"}.get(
-        cfg.precision, cfg.precision
-    )
-    accelerator = Accelerator(cpu=not use_cuda, mixed_precision=precision, **accelerator_kw)
-    set_seed(cfg.seed)
-    run = cfg.run_dir
-    has_state = (run / STATE_DIR / STATE_FILE).is_file()
-    if has_state and not cfg.resume:
-        raise ConfigError(
-            f"{run} already holds a run; pass --resume=true to continue it or choose another output_dir"
-        )
-    resuming = cfg.resume and has_state
-    if resuming:
-        check_resumable(run, cfg, config_file, free)
-    if accelerator.is_main_process:
-        run.mkdir(parents=True, exist_ok=True)
-        cfg.save(run / config_file)  # the resolved config, before the first step
-        if not resuming and (run / METRICS).exists():
-            (run / METRICS).unlink()
-    accelerator.wait_for_everyone()
-    return accelerator, resuming
-
-
-# ----------------------------------------------------------------------------------------------
 # the loop
 # ----------------------------------------------------------------------------------------------
 def _with_cache(batch: dict, feats: dict, split: str) -> dict:
@@ -325,13 +230,6 @@ def _with_cache(batch: dict, feats: dict, split: str) -> dict:
     if f"audio_{split}" in feats:
         batch["audio_feat"] = feats[f"audio_{split}"][batch["clip"]]
     return batch
-
-
-def _hardware(accelerator) -> str:
-    n = accelerator.num_processes
-    if accelerator.device.type == "cuda":
-        return f"{n} x {torch.cuda.get_device_name(accelerator.device)}"
-    return f"{n} x CPU ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, {os.cpu_count()} cores)"
 
 
 def train(cfg: TrainConfig) -> dict[str, Any]:
@@ -586,7 +484,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
             "feature_cache": {"audio": cache_audio, "text": cache_text},
             "trainable_params": report.trainable,
             "wall_time_s": round(wall, 1),
-            "hardware": _hardware(accelerator),
+            "hardware": hardware(accelerator),
             "precision": accelerator.mixed_precision,
             "seed": cfg.seed,
             "val": {k: round(v, 4) for k, v in val_metrics.items()},
