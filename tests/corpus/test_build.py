@@ -187,3 +187,19 @@ def test_speech_cap_shares_languages_and_keeps_the_ones_asked_for() -> None:
     english = langs(balance(sfx + speech, **kw, speech_keep=("en",)))
     assert [english.count(x) for x in ("de", "en", "fr")] == [5, 20, 5]
     assert len(balance(sfx + speech, **kw, speech_keep=("en", "de", "fr"))) == 60  # never over
+
+
+def test_speech_and_rendered_caps_hold_together() -> None:
+    """Each cap is a fraction of the final total, which the other cap shrinks."""
+    from wavlink_core.corpus.build import balance
+    from wavlink_core.corpus.clip import ClipSpec
+
+    src = Source("pkg", "apt", "sfx", "GPL")
+    specs = [
+        (src, ClipSpec(f"{subset}/{i}.ogg", subset, ["x"], subset, str(i), language="en"))
+        for subset, n in (("sfx", 60), ("speech", 100), ("gm", 100))
+        for i in range(n)
+    ]
+    kept = balance(specs, max_per_category=None, speech_cap=0.4, rendered_cap=0.1)
+    count = {sub: sum(s.subset == sub for _, s in kept) for sub in ("sfx", "speech", "gm")}
+    assert count == {"sfx": 60, "speech": 48, "gm": 12}  # 120 in all: 40 % and 10 %

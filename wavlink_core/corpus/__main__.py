@@ -42,6 +42,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     b.add_argument("--rendered-cap", type=float, default=0.1, help="max fraction of rendered clips")
     b.add_argument(
+        "--max-grooves",
+        type=int,
+        default=None,
+        help="grooves subset: render at most N mma grooves, spread over the styles (default: all)",
+    )
+    b.add_argument(
         "--scenes",
         type=int,
         default=2000,
@@ -72,6 +78,10 @@ def main(argv: list[str] | None = None) -> int:
     subsets = [s.strip() for s in args.subsets.split(",") if s.strip()]
     work = args.work or args.out.resolve().parent / "corpus_work"
     extra = render_gm(work) if "gm" in subsets else []
+    if "grooves" in subsets:
+        from wavlink_core.corpus.grooves import render_grooves
+
+        extra += render_grooves(work, max_grooves=args.max_grooves, jobs=args.jobs)
     summary = build(
         args.out,
         work,

@@ -133,9 +133,22 @@ def balance(
     speech = [p for p in specs if p[1].subset == "speech"]
     rendered = [p for p in specs if p[1].subset in ("gm", "grooves")]
     real_other = len(specs) - len(speech) - len(rendered)
-    # speech <= cap * total and rendered <= cap * total, solved against the real non-speech count
-    if speech_cap < 1 and speech:
-        allowed = int(speech_cap / (1 - speech_cap) * (real_other + len(rendered)))
+    # speech <= cap * total and rendered <= cap * total. Each cap depends on what the other keeps,
+    # so iterate to the fixed point (both counts only shrink, so it stops in a few rounds).
+    n_speech, n_rendered = len(speech), len(rendered)
+    while True:
+        s_new, r_new = n_speech, n_rendered
+        if speech_cap < 1:
+            s_new = min(len(speech), int(speech_cap / (1 - speech_cap) * (real_other + r_new)))
+        if rendered_cap < 1:
+            r_new = min(
+                len(rendered), int(rendered_cap / (1 - rendered_cap) * (real_other + s_new))
+            )
+        if (s_new, r_new) == (n_speech, n_rendered):
+            break
+        n_speech, n_rendered = s_new, r_new
+    if speech:
+        allowed = n_speech
         if len(speech) > allowed:
             by_lang: dict[str, list] = defaultdict(list)
             for p in speech:
@@ -147,8 +160,15 @@ def balance(
                     if q and len(pick) < allowed:
                         pick.append(q.pop(0))
             speech = pick
-    if rendered_cap < 1 and rendered:
-        allowed = int(rendered_cap / (1 - rendered_cap) * (real_other + len(speech)))
+    if rendered:
+        allowed = n_rendered
+        if allowed == 0:
+            log.warning(
+                "--rendered-cap %.2f leaves none of %d rendered clips (no real clips to balance "
+                "against); use --rendered-cap 1 to build rendered subsets alone",
+                rendered_cap,
+                len(rendered),
+            )
         rendered = rendered[:allowed]
     keep = {id(p) for p in speech} | {id(p) for p in rendered}
     return [p for p in specs if p[1].subset not in ("speech", "gm", "grooves") or id(p) in keep]

@@ -299,6 +299,13 @@ def _caption(
     )
 
 
+def find_soundfont(work: Path) -> Path | None:
+    """FluidR3_GM.sf2 from the ``fluid-soundfont-gm`` package (fetched and unpacked once), or None."""
+    src = source_by_name("fluid-soundfont-gm")
+    root = unpack_archive(fetch(src.name, src.registry, work), work / "x" / src.name)
+    return next(iter(sorted(root.rglob("FluidR3_GM.sf2"))), None)
+
+
 def render_gm(work: Path) -> list[tuple[Source, ClipSpec, Path]]:
     """Render the GM grid once (cached in ``work/gm``) and return the clips for the builder.
 
@@ -311,10 +318,9 @@ def render_gm(work: Path) -> list[tuple[Source, ClipSpec, Path]]:
             "fluidsynth is not installed (apt-get install fluidsynth): skipping the gm subset"
         )
         return []
-    root = unpack_archive(fetch(src.name, src.registry, work), work / "x" / src.name)
-    sf2 = next(iter(sorted(root.rglob("FluidR3_GM.sf2"))), None)
+    sf2 = find_soundfont(work)
     if sf2 is None:
-        log.warning("FluidR3_GM.sf2 not found in %s: skipping the gm subset", root)
+        log.warning("FluidR3_GM.sf2 not found in %s: skipping the gm subset", work / "x")
         return []
     gm_dir = work / "gm"
     slots = grid()

@@ -316,6 +316,8 @@ SOURCES: tuple[Source, ...] = (
     ),
     # --- rendered (fluidsynth); the soundfont is the "package" ---
     Source("fluid-soundfont-gm", "apt", "gm", "MIT", handler="gm"),
+    # mma's groove library, rendered through the same soundfont (grooves.py)
+    Source("mma", "apt", "grooves", "GPL-2+", handler="groove"),
 )
 
 
