@@ -148,9 +148,16 @@ def test_trained_model_names_a_gallery_dog_in_browser(page):
     with real weights end to end; generalisation is measured by the evaluation command instead."""
     from demo import build_demo
     from wavlink_core import load_pretrained
+    from wavlink_core.cli import default_compare_model
 
     model_dir = _bundled_trained()
-    demo = build_demo(load_pretrained(model_dir), model_dir=model_dir, warm=False)
+    aut = default_compare_model()  # the bundled WavLink on Whisper-AuT, when shipped
+    demo = build_demo(
+        load_pretrained(model_dir),
+        model_dir=model_dir,
+        warm=False,
+        compare_model=load_pretrained(aut) if aut else None,
+    )
     port = _launch(demo)
     try:
         # The module's browser is reused: Playwright's sync API allows one instance per thread.
@@ -179,6 +186,13 @@ def test_trained_model_names_a_gallery_dog_in_browser(page):
         page.get_by_role("tab", name="About").click()
         sync_api.expect(page.locator("#about-card")).to_contain_text("WavLink-Tiny")
         page.screenshot(path=str(OUT / "demo_trained_about.png"), full_page=True)
+        if aut:  # the Explore tab switches the map to the Whisper-AuT model
+            page.get_by_role("tab", name="Explore").click()
+            page.locator("#explore-backbone").get_by_text("Whisper-AuT", exact=False).click()
+            sync_api.expect(page.locator("#map-full")).to_contain_text(
+                "Whisper-AuT", timeout=120_000
+            )
+            page.screenshot(path=str(OUT / "demo_trained_explore_aut.png"), full_page=True)
         assert page.hosts <= {"127.0.0.1"}, f"the page contacted other hosts: {page.hosts}"
     finally:
         demo.close()
