@@ -153,7 +153,7 @@ def build(engines, tab=None) -> None:
         extra = emb[len(g) :]
         hi = names.index(selected) if selected in names else None
         figs = []
-        tag = f" · {name}" if len(by_name) > 1 else ""
+        tag = f"<br><sub>{name}</sub>" if len(by_name) > 1 else ""  # too long for one line
         for d in (engine.full, int(size)):
             xy = e.layout(meth, d, extra)
             note = "" if d == engine.full else f" · aligned to size {engine.full} (Procrustes)"
