@@ -38,13 +38,14 @@ from wavlink_core.corpus.groove_styles import (
     groove_captions,
     instrument_nouns,
 )
-from wavlink_core.corpus.render import find_soundfont
+from wavlink_core.corpus.render import SR, find_soundfont, fluidsynth_mono
 from wavlink_core.corpus.sources import Source, source_by_name
 from wavlink_core.errors import WavLinkError
 
 log = logging.getLogger(__name__)
 
-CLIP_S, SR = 10.0, 22050  # kept length, render rate
+CLIP_S = 10.0  # kept length
+
 # A slot of 11.52 s = 9 x 1.28 s is a whole number of fluidsynth's 64-sample blocks and of
 # milliseconds at 22,050 Hz, so every slot's events are quantised as in a fresh render of that
 # groove alone (measured: correlation 0.999 with the single render, vs 0.6-0.9 with 11.5 s).
@@ -326,22 +327,9 @@ def _render_batch(
 ) -> None:
     """One fluidsynth run for a batch of grooves; writes ``<groove>.wav`` or ``<groove>.silent``."""
     (out_dir / "batch.mid").write_bytes(merged_midi(events, clip_s=CLIP_S, slot_s=SLOT_S))
-    cmd = [fluidsynth, "-ni", "-q", "-g", "0.5", "-O", "float", "-r", str(SR), "-F"]
-    subprocess.run(
-        [
-            "nice",
-            "-n",
-            "19",
-            *cmd,
-            str(out_dir / "batch.wav"),
-            str(sf2),
-            str(out_dir / "batch.mid"),
-        ],
-        check=True,
-        capture_output=True,
+    mono = fluidsynth_mono(
+        fluidsynth, sf2, out_dir / "batch.mid", out_dir / "batch.wav", extra=("-O", "float")
     )
-    audio, _ = sf.read(out_dir / "batch.wav", dtype="float32", always_2d=True)
-    mono = audio.mean(axis=1)
     for i, name in enumerate(names):
         start = round(i * SLOT_S * SR)
         seg = mono[start : start + round(CLIP_S * SR)]

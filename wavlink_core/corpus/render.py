@@ -306,6 +306,17 @@ def find_soundfont(work: Path) -> Path | None:
     return next(iter(sorted(root.rglob("FluidR3_GM.sf2"))), None)
 
 
+def fluidsynth_mono(
+    fluidsynth: str, sf2: Path, midi: Path, wav: Path, *, extra: tuple[str, ...] = ()
+) -> np.ndarray:
+    """Renders ``midi`` through ``sf2`` into ``wav`` (one fluidsynth run at nice 19, ``SR``, gain
+    0.5, ``extra`` options before the output) and returns its samples, mixed to mono."""
+    cmd = [fluidsynth, "-ni", "-q", "-g", "0.5", *extra, "-r", str(SR), "-F", str(wav)]
+    subprocess.run(["nice", "-n", "19", *cmd, str(sf2), str(midi)], check=True, capture_output=True)
+    audio, _ = sf.read(wav, dtype="float32", always_2d=True)
+    return audio.mean(axis=1)
+
+
 def render_gm(work: Path) -> list[tuple[Source, ClipSpec, Path]]:
     """Render the GM grid once (cached in ``work/gm``) and return the clips for the builder.
 
@@ -328,28 +339,7 @@ def render_gm(work: Path) -> list[tuple[Source, ClipSpec, Path]]:
     if not done.exists():
         gm_dir.mkdir(parents=True, exist_ok=True)
         (gm_dir / "all.mid").write_bytes(midi_bytes(slots))
-        subprocess.run(
-            [
-                "nice",
-                "-n",
-                "19",
-                fluidsynth,
-                "-ni",
-                "-q",
-                "-g",
-                "0.5",
-                "-r",
-                str(SR),
-                "-F",
-                str(gm_dir / "all.wav"),
-                str(sf2),
-                str(gm_dir / "all.mid"),
-            ],
-            check=True,
-            capture_output=True,
-        )
-        audio, _ = sf.read(gm_dir / "all.wav", dtype="float32", always_2d=True)
-        mono = audio.mean(axis=1)
+        mono = fluidsynth_mono(fluidsynth, sf2, gm_dir / "all.mid", gm_dir / "all.wav")
         for i in range(len(slots)):
             seg = mono[int(i * SLOT_S * SR) : int((i + 1) * SLOT_S * SR)]
             if seg.size and np.sqrt(np.mean(seg**2)) > 1e-3:
