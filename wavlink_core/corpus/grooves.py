@@ -38,7 +38,7 @@ from wavlink_core.corpus.groove_styles import (
     groove_captions,
     instrument_nouns,
 )
-from wavlink_core.corpus.render import SR, find_soundfont, fluidsynth_mono
+from wavlink_core.corpus.render import SR, find_soundfont, fluidsynth_mono, smf_type0, vlq
 from wavlink_core.corpus.sources import Source, source_by_name
 from wavlink_core.errors import WavLinkError
 
@@ -116,14 +116,6 @@ def song_text(groove: str, family: str, beats: int) -> str:
     lines = [f"// {groove}", "RndSeed 1", f"Tempo {bpm}", f"Transpose {transpose}"]
     lines += [f"Groove {groove}"] + [f"{i + 1} {prog[i % len(prog)]}" for i in range(bars)]
     return "\n".join(lines) + "\n"
-
-
-def _vlq(n: int) -> bytes:
-    out = [n & 0x7F]
-    while n > 127:
-        n >>= 7
-        out.append((n & 0x7F) | 0x80)
-    return bytes(reversed(out))
 
 
 def _read_vlq(data: bytes, i: int) -> tuple[int, int]:
@@ -220,11 +212,10 @@ def merged_midi(songs: list[list[tuple[float, bytes]]], *, clip_s: float, slot_s
     timeline.sort(key=lambda e: (e[0], e[1]))  # stable: mma's order within a tick is kept
     ev, now = bytearray(b"\x00\xff\x51\x03" + (1_000_000).to_bytes(3, "big")), 0
     for tick, _, msg in timeline:
-        ev += _vlq(tick - now) + msg
+        ev += vlq(tick - now) + msg
         now = tick
-    ev += _vlq(round(len(songs) * slot_s * 1000) - now) + b"\xff\x2f\x00"
-    header = b"MThd" + struct.pack(">IHHH", 6, 0, 1, 1000)
-    return header + b"MTrk" + struct.pack(">I", len(ev)) + bytes(ev)
+    ev += vlq(round(len(songs) * slot_s * 1000) - now) + b"\xff\x2f\x00"
+    return smf_type0(bytes(ev), 1000)
 
 
 def _safe(groove: str) -> str:

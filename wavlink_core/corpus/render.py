@@ -227,12 +227,24 @@ PITCHES = (48, 60, 72)
 VELOCITIES = ((50, "softly"), (110, "loudly"))
 
 
-def _vlq(n: int) -> bytes:
+def vlq(n: int) -> bytes:
+    """MIDI variable-length quantity (delta times, meta lengths)."""
     out = [n & 0x7F]
     while n > 127:
         n >>= 7
         out.append((n & 0x7F) | 0x80)
     return bytes(reversed(out))
+
+
+def smf_type0(track: bytes, tpq: int) -> bytes:
+    """A type-0 standard MIDI file around one track's events (ending with End of Track)."""
+    return (
+        b"MThd"
+        + struct.pack(">IHHH", 6, 0, 1, tpq)
+        + b"MTrk"
+        + struct.pack(">I", len(track))
+        + track
+    )
 
 
 def grid() -> list[tuple[int, int, int, int]]:
@@ -257,18 +269,12 @@ def midi_bytes(slots: list[tuple[int, int, int, int]], tpq: int = 480, bpm: int 
     slot_t, note_t = int(SLOT_S * tpq), int(NOTE_S * tpq)
     gap = 0  # delta time carried into the next slot's first event
     for ch, prog, note, vel in slots:
-        ev += _vlq(gap) + bytes([0xC0 | ch, prog]) + _vlq(0) + bytes([0x90 | ch, note, vel])
-        ev += _vlq(note_t) + bytes([0x80 | ch, note, 0])
+        ev += vlq(gap) + bytes([0xC0 | ch, prog]) + vlq(0) + bytes([0x90 | ch, note, vel])
+        ev += vlq(note_t) + bytes([0x80 | ch, note, 0])
         gap = slot_t - note_t
-    ev += _vlq(gap)
+    ev += vlq(gap)
     ev += b"\xff\x2f\x00"
-    return (
-        b"MThd"
-        + struct.pack(">IHHH", 6, 0, 1, tpq)
-        + b"MTrk"
-        + struct.pack(">I", len(ev))
-        + bytes(ev)
-    )
+    return smf_type0(bytes(ev), tpq)
 
 
 def _a(noun: str) -> str:
