@@ -91,7 +91,7 @@ def test_zero_shot_ranks_and_reports(test_model, tone):
     assert sum(res.probs) == pytest.approx(1.0, abs=1e-5)
     assert res.prompts[res.labels.index("rain")] == "This is a sound of rain."
     assert res.dim == 16 and res.trained is False
-    with pytest.raises(ValueError, match="needs a"):
+    with pytest.raises(ValueError, match="needs exactly one"):
         zero_shot(test_model, tone, "a, b", template="no slot", sampling_rate=16000)
 
 

@@ -19,6 +19,7 @@ from tqdm.auto import tqdm
 from .audio import load_audio
 from .features import N_SAMPLES, batch_log_mel
 from .matryoshka import truncate_np
+from .templates import check_template, fill_template
 
 if TYPE_CHECKING:
     from .model import WavLink
@@ -149,9 +150,8 @@ def parse_labels(labels: str | Iterable[str]) -> list[str]:
 def label_prompts(labels: str | Iterable[str], template: str) -> tuple[list[str], list[str]]:
     """Parsed labels and their prompts; the template must hold a ``{}`` for the label."""
     labels = parse_labels(labels)
-    if "{}" not in (template or ""):
-        raise ValueError(f"template {template!r} needs a '{{}}' where the label goes")
-    return labels, [template.format(label) for label in labels]
+    check_template(template)
+    return labels, [fill_template(template, label) for label in labels]
 
 
 def zero_shot(

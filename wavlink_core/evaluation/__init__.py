@@ -24,6 +24,7 @@ from ..audio_tower import mean_pool
 from ..features import batch_log_mel
 from ..inference import embed_text, windows
 from ..matryoshka import truncate_np
+from ..templates import fill_template
 from . import metrics, probe
 from .datasets import Clip, Dataset, load_dataset
 
@@ -128,7 +129,7 @@ def levels(model: WavLink, emb: np.ndarray) -> dict[int, np.ndarray]:
 
 def evaluate_zeroshot(model: WavLink, dataset: Dataset, emb: np.ndarray) -> dict:
     classes = dataset.classes
-    prompts = [dataset.template.format(c) for c in classes]
+    prompts = [fill_template(dataset.template, c) for c in classes]
     text = embed_text(model, prompts)
     targets = dataset.targets()
     out = {}

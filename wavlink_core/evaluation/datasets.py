@@ -23,6 +23,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..templates import check_template
+
 DATASET_TYPES = ("auto", "folder", "esc10", "us8k", "fsdd", "clotho", "manifest")
 AUDIO_EXTS = {".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff", ".m4a", ".webm"}
 SOUND_TEMPLATE = "This is a sound of {}."
@@ -236,7 +238,6 @@ def load_dataset(
     else:  # pragma: no cover - guarded above
         raise ValueError(kind)
     template = template or DEFAULT_TEMPLATES.get(kind, SOUND_TEMPLATE)
-    if "{}" not in template:
-        raise ValueError(f"template {template!r} needs a '{{}}' where the label goes")
+    check_template(template)
     name = (root.stem if root.is_file() else root.resolve().name) or kind
     return Dataset(name, kind, clips, template, str(root))
