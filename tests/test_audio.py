@@ -11,7 +11,6 @@ import pytest
 import soundfile as sf
 import torch
 
-from wavlink_core import audio
 from wavlink_core.audio import SAMPLE_RATE, AudioInfo, load_audio, load_audio_with_info, probe_audio
 from wavlink_core.errors import AudioError
 
@@ -199,7 +198,7 @@ def test_array_argument_errors():
 
 def test_ffmpeg_missing_names_the_debian_package(tmp_path, monkeypatch):
     (tmp_path / "voice.m4a").write_bytes(b"\x00\x00\x00\x20ftypM4A " + bytes(200))
-    monkeypatch.setattr(audio.shutil, "which", lambda name: None)
+    monkeypatch.setattr(shutil, "which", lambda name: None)
     with raises(str(tmp_path / "voice.m4a"), r"without ffmpeg.*Debian package 'ffmpeg'"):
         load_audio(tmp_path / "voice.m4a")
 
