@@ -3,9 +3,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from wavlink_core import AudioError, ConfigError, embed_audio, embed_text, similarity, zero_shot
-from wavlink_core.inference import parse_labels, windows
+from wavlink_core import inference
+from wavlink_core.inference import iter_audio_embeddings, parse_labels, windows
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "assets" / "examples"
 
@@ -65,6 +67,74 @@ def test_bad_audio_names_the_input(test_model, tmp_path):
         embed_audio(test_model, [str(bad)])
     with pytest.raises(AudioError, match="silent"):
         embed_audio(test_model, np.zeros(16000, np.float32), sampling_rate=16000)
+
+
+def test_one_array_is_one_clip_in_any_channel_layout(test_model, tone):
+    """A stereo array is one clip whichever axis holds the channels, never a batch of channels."""
+    stereo = np.stack([tone[:4000], 0.5 * tone[:4000]])  # (2, 4000): 0.25 s, channels first
+    mono = embed_audio(test_model, stereo.mean(0), sampling_rate=16000)
+    for layout in (stereo, stereo.T.copy(), torch.from_numpy(stereo)):
+        emb = embed_audio(test_model, layout, sampling_rate=16000)
+        assert emb.shape == (1, 32)
+        np.testing.assert_allclose(emb, mono, atol=1e-5)
+    pcm = (stereo.T * 32767).astype(np.int16)  # Gradio: (rate, int16 (samples, channels)), one clip
+    np.testing.assert_allclose(embed_audio(test_model, (16000, pcm)), mono, atol=1e-3)
+    res = zero_shot(test_model, stereo.T.copy(), "dog, rain", sampling_rate=16000, dim=8)
+    ref = zero_shot(test_model, stereo.mean(0), "dog, rain", sampling_rate=16000, dim=8)
+    assert res.labels == ref.labels
+    np.testing.assert_allclose(res.cosine, ref.cosine, atol=1e-5)
+    with pytest.raises(ValueError, match="one clip; got 2"):
+        zero_shot(test_model, [tone, tone], "dog, rain", sampling_rate=16000)
+
+
+def test_ambiguous_arrays_and_batches_say_what_to_pass(test_model, tone):
+    square = np.stack([tone[:16000]] * 16)  # 16 channels or 16 clips? refused, unless stated
+    with pytest.raises(AudioError, match=r"ambiguous shape \(16, 16000\).*channels_first=True"):
+        embed_audio(test_model, square, sampling_rate=16000)
+    stated = embed_audio(test_model, square, sampling_rate=16000, channels_first=True)
+    one = embed_audio(test_model, tone[:16000], sampling_rate=16000)
+    np.testing.assert_allclose(stated, one, atol=1e-5)
+    with pytest.raises(AudioError, match="list of arrays"):
+        embed_audio(test_model, square.reshape(4, 4, 16000), sampling_rate=16000)
+    batch = embed_audio(test_model, tuple(square[:3]), sampling_rate=16000)  # tuple of clips: batch
+    assert batch.shape == (3, 32)
+
+
+def test_empty_none_and_odd_inputs_are_refused_clearly(test_model):
+    with pytest.raises(ValueError, match="no audio given: the batch of clips is empty"):
+        embed_audio(test_model, [])
+    with pytest.raises(TypeError, match="audio is None; pass a path, bytes"):
+        embed_audio(test_model, None)
+    with pytest.raises(TypeError, match="unsupported audio of type int"):
+        embed_audio(test_model, 3)
+    with pytest.raises(TypeError, match="audio is None"):
+        zero_shot(test_model, None, "dog, rain")
+    clip = [0.1 * np.ones(1600, np.float32)]
+    for bad in (0, -1, 2.5):
+        with pytest.raises(ConfigError, match=f"batch_size must be a whole number >= 1, got {bad}"):
+            embed_audio(test_model, clip, sampling_rate=16000, batch_size=bad)
+
+
+def test_streaming_yields_bad_clips_in_place_and_holds_bounded_audio(test_model, tone, monkeypatch):
+    good = [tone[: 4000 + 100 * i] for i in range(40)]
+    loaded = []
+    real_load = inference.load_audio
+    def counting_load(*args, **kwargs):
+        loaded.append(1)
+        return real_load(*args, **kwargs)
+
+    monkeypatch.setattr(inference, "load_audio", counting_load)
+    stream = iter_audio_embeddings(test_model, good, sampling_rate=16000, batch_size=8, dim=8)
+    first = next(stream)
+    assert len(loaded) == 32  # one group decoded, not all 40 clips
+    rows = [first, *stream]
+    whole = embed_audio(test_model, good, sampling_rate=16000, dim=8)
+    np.testing.assert_allclose(np.stack(rows), whole, atol=1e-5)
+    clips = [tone, np.zeros(800, np.float32), tone]
+    mixed = iter_audio_embeddings(test_model, clips, sampling_rate=16000)
+    a, bad, b = list(mixed)
+    assert isinstance(bad, AudioError) and "silent" in str(bad)
+    np.testing.assert_allclose(a, b, atol=1e-6)
 
 
 def test_text_embeddings(test_model):

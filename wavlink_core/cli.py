@@ -1,8 +1,13 @@
-"""Command line: ``python -m wavlink_core {embed,classify,export,info}``."""
+"""Command line: ``python -m wavlink_core {embed,classify,export,info}``.
+
+User errors (a bad file, argument or template) print one ``error:`` line and exit 2; anything
+else is a fault and keeps its traceback.
+"""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import sys
@@ -10,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import WavLinkError
+from .errors import AudioError, ConfigError, WavLinkError
 
 # Trained weights shipped with the repository (absent until a model is trained and bundled).
 BUNDLED_MODEL = Path(__file__).resolve().parent.parent / "assets" / "wavlink-tiny"
@@ -36,22 +41,52 @@ def _load(args: argparse.Namespace):
     return load_pretrained(args.model, device=args.device)
 
 
-def cmd_embed(args: argparse.Namespace) -> int:
-    from .inference import embed_audio
+def _one_line(text: object) -> str:
+    return " ".join(line.strip() for line in str(text).splitlines() if line.strip())
 
+
+def cmd_embed(args: argparse.Namespace) -> int:
+    """Embed files and folders, decoding in bounded groups; bad files are skipped and listed."""
+    from .audio_files import find_audio_files
+    from .inference import iter_audio_embeddings
+
+    out = Path(args.out)
+    out = out if out.suffix == ".npy" else out.with_name(out.name + ".npy")  # as np.save names it
+    if not out.parent.is_dir():
+        raise ConfigError(f"--out {args.out}: the folder {out.parent} does not exist")
+    files, skipped = find_audio_files(args.files)
+    if skipped and args.strict:
+        raise ConfigError(f"{skipped[0]} (--strict stops at the first bad input)")
+    if not files:
+        raise ConfigError(f"no audio files to embed: {'; '.join(skipped)}")
     model = _load(args)
-    emb = embed_audio(
+    rows, kept = [], []
+    results = iter_audio_embeddings(
         model,
-        [str(f) for f in args.files],
+        files,
         dim=args.dim,
         batch_size=args.batch_size,
         pad_to_30s=args.pad_to_30s or None,
-        progress=len(args.files) > 1,
+        progress=len(files) > 1,
     )
-    out = Path(args.out)
+    with contextlib.closing(results):  # closes the progress bar before an error is printed
+        for path, result in zip(files, results, strict=True):
+            if isinstance(result, AudioError):
+                if args.strict:
+                    raise AudioError(f"{result} (--strict stops at the first bad input)")
+                skipped.append(str(result))
+            else:
+                rows.append(result)
+                kept.append(path)
+    if skipped:
+        print(f"skipped {len(skipped)} of {len(files)} inputs:", file=sys.stderr)
+        print("".join(f"  {_one_line(s)}\n" for s in skipped), end="", file=sys.stderr)
+    if not rows:
+        raise AudioError(f"none of the {len(files)} files could be embedded (see the list above)")
+    emb = np.stack(rows)
     np.save(out, emb)
-    # The row order is the argument order; write it down so the .npy is never ambiguous.
-    out.with_suffix(".txt").write_text("".join(f"{f}\n" for f in args.files))
+    # Rows follow the files in argument order (folders sorted); write them down with the array.
+    out.with_suffix(".txt").write_text("".join(f"{f}\n" for f in kept))
     print(
         f"{emb.shape[0]} embeddings of size {emb.shape[1]} → {out} (rows: {out.with_suffix('.txt')})"
     )
@@ -59,8 +94,9 @@ def cmd_embed(args: argparse.Namespace) -> int:
 
 
 def cmd_classify(args: argparse.Namespace) -> int:
-    from .inference import zero_shot
+    from .inference import label_prompts, zero_shot
 
+    label_prompts(args.labels, args.template)  # a bad template or label list fails before loading
     model = _load(args)
     result = zero_shot(model, str(args.file), args.labels, template=args.template, dim=args.dim)
     if not result.trained:
@@ -133,6 +169,17 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def positive_int(text: str) -> int:
+    """argparse type: a whole number >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .inference import DEFAULT_TEMPLATE
 
@@ -144,12 +191,19 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
         sp.add_argument("--dim", type=int, default=None, help="trained Matryoshka size")
 
-    e = sub.add_parser("embed", help="embed audio files into an .npy array")
+    e = sub.add_parser("embed", help="embed audio files and folders into an .npy array")
     common(e)
-    e.add_argument("files", nargs="+", type=Path, help="audio files")
-    e.add_argument("--out", default="embeddings.npy", help="output .npy (rows follow FILES)")
-    e.add_argument("--batch-size", type=int, default=8, help="30-s windows per forward pass")
+    e.add_argument("files", nargs="+", type=Path, help="audio files or folders (searched below)")
+    e.add_argument("--out", default="embeddings.npy", help="output .npy (rows: the .txt beside)")
+    e.add_argument(
+        "--batch-size", type=positive_int, default=8, help="30-s windows per forward pass"
+    )
     e.add_argument("--pad-to-30s", action="store_true", help="paper-exact 30-s padding")
+    e.add_argument(
+        "--strict",
+        action="store_true",
+        help="stop with exit code 2 at the first bad file (default: skip it, list it, exit 0)",
+    )
     e.set_defaults(func=cmd_embed)
 
     c = sub.add_parser("classify", help="zero-shot classification of one file")
@@ -157,7 +211,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("file", type=Path, help="audio file")
     c.add_argument("--labels", required=True, help='comma-separated, e.g. "dog, rain, siren"')
     c.add_argument("--template", default=DEFAULT_TEMPLATE, help="prompt with {} for the label")
-    c.add_argument("--top-k", type=int, default=5, help="how many labels to print")
+    c.add_argument("--top-k", type=positive_int, default=5, help="how many labels to print")
     c.set_defaults(func=cmd_classify)
 
     x = sub.add_parser("export", help="re-save a checkpoint (float16/32) and measure the change")
@@ -187,6 +241,6 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         return args.func(args)
-    except (WavLinkError, ValueError, FileNotFoundError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except (WavLinkError, ValueError, OSError) as exc:  # the user's to fix: no traceback
+        print(f"error: {_one_line(exc)}", file=sys.stderr)
         return 2

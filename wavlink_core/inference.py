@@ -3,12 +3,18 @@
 Audio longer than 30 s is cut into consecutive 30-s windows from the start; the clip's embedding
 is the duration-weighted mean of its window embeddings, re-normalised. Nothing is random, so the
 same file always gives the same vector (users of LAION-CLAP and MS-CLAP report random crops).
+
+Input rule: a list (or tuple, or any other iterable) is a batch of clips; a single path, bytes,
+array or tensor is ONE clip, in any channel layout (see :func:`wavlink_core.load_audio`), and so
+is Gradio's ``(sampling_rate, array)`` pair. Clips are decoded and encoded in bounded groups, so
+memory does not grow with the number of clips.
 """
 
 from __future__ import annotations
 
+import numbers
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +23,7 @@ import torch
 from tqdm.auto import tqdm
 
 from .audio import load_audio
+from .errors import AudioError, ConfigError
 from .features import N_SAMPLES, batch_log_mel
 from .matryoshka import truncate_np
 from .templates import check_template, fill_template
@@ -26,6 +33,13 @@ if TYPE_CHECKING:
 
 DEFAULT_TEMPLATE = "This is a sound of {}."
 AudioInput = Any  # path, bytes, array, tensor or (sampling_rate, array); see audio.load_audio
+# Decoded windows held before they are encoded (at least one batch): 32 x 30 s is 61 MB of audio.
+_GROUP_WINDOWS = 32
+_ONE_CLIP = (str, os.PathLike, bytes, bytearray, memoryview, np.ndarray, torch.Tensor)
+_VALID_AUDIO = (
+    "a path, bytes, a numpy array or torch tensor (one clip in any channel layout), "
+    "a (sampling_rate, array) tuple, or a list of these (a batch)"
+)
 
 
 @dataclass(frozen=True)
@@ -48,15 +62,94 @@ def windows(wave: np.ndarray) -> list[np.ndarray]:
     return [wave[i : i + N_SAMPLES] for i in range(0, max(len(wave), 1), N_SAMPLES)]
 
 
-def _as_list(audio: AudioInput | Sequence[AudioInput]) -> list[AudioInput]:
-    if isinstance(audio, (str, os.PathLike, bytes, tuple)):
+def as_clips(audio: AudioInput | Iterable[AudioInput]) -> list[AudioInput]:
+    """The clips an ``audio`` argument holds: one clip as a list of one, or a batch's clips.
+
+    Raises:
+        TypeError: ``audio`` is None or of a type that is neither a clip nor a batch.
+        ValueError: an empty batch.
+    """
+    if audio is None:
+        raise TypeError(f"audio is None; pass {_VALID_AUDIO}")
+    # Gradio's (sampling_rate, array) pair is one clip: a tuple led by a number is never a batch.
+    pair = isinstance(audio, tuple) and len(audio) == 2 and isinstance(audio[0], numbers.Real)
+    if isinstance(audio, _ONE_CLIP) or (pair and not isinstance(audio[0], bool)):
         return [audio]
-    if isinstance(audio, (np.ndarray, torch.Tensor)) and audio.ndim == 1:
-        return [audio]
-    return list(audio)
+    if isinstance(audio, Mapping) or not isinstance(audio, Iterable):
+        raise TypeError(f"unsupported audio of type {type(audio).__name__}; pass {_VALID_AUDIO}")
+    items = list(audio)
+    if not items:
+        raise ValueError("no audio given: the batch of clips is empty; pass at least one clip")
+    return items
+
+
+def iter_audio_embeddings(
+    model: WavLink,
+    audio: AudioInput | Iterable[AudioInput],
+    sampling_rate: int | None = None,
+    dim: int | None = None,
+    batch_size: int = 8,
+    pad_to_30s: bool | None = None,
+    progress: bool = False,
+    channels_first: bool | None = None,
+) -> Iterator[np.ndarray | AudioError]:
+    """Embed clips one group at a time, yielding one result per clip in input order.
+
+    A clip that cannot be loaded yields its :class:`~wavlink_core.errors.AudioError` in place of
+    an embedding, so the caller decides whether one bad file stops the rest. At most
+    ``max(batch_size, 32)`` decoded windows (plus one long clip's) are held at any time, and the
+    progress bar counts clips from the start. Args as in :func:`embed_audio`.
+
+    Yields:
+        (dim,) float32 unit-norm embedding, or the AudioError of a clip that could not be loaded.
+    """
+    dim = model.check_dim(dim)
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ConfigError(f"batch_size must be a whole number >= 1, got {batch_size!r}")
+    pad = model.config.audio.pad_to_30s if pad_to_30s is None else pad_to_30s
+    items = as_clips(audio)
+    model.eval()
+    with tqdm(total=len(items), desc="embedding audio", unit="clip", disable=not progress) as bar:
+        group: list[list[np.ndarray] | AudioError] = []
+        held = 0
+        for n, item in enumerate(items, 1):
+            try:
+                wave = load_audio(item, sampling_rate, channels_first=channels_first)
+                group.append(windows(wave))
+                held += len(group[-1])
+            except AudioError as exc:
+                group.append(exc)
+            if held >= max(batch_size, _GROUP_WINDOWS) or n == len(items):
+                done = [g for g in group if not isinstance(g, AudioError)]
+                emb = iter(truncate_np(_encode_clips(model, done, batch_size, pad), dim))
+                for g in group:
+                    yield g if isinstance(g, AudioError) else next(emb)
+                bar.update(len(group))
+                group, held = [], 0
 
 
 @torch.inference_mode()
+def _encode_clips(
+    model: WavLink, clips: list[list[np.ndarray]], batch_size: int, pad: bool
+) -> np.ndarray:
+    """(N, D) duration-weighted sums of each clip's window embeddings (not yet normalised)."""
+    chunks = [w for clip in clips for w in clip]
+    owner = np.repeat(np.arange(len(clips)), [len(clip) for clip in clips])
+    # Similar lengths share a batch, so dynamic-length batches carry little padding.
+    order = sorted(range(len(chunks)), key=lambda j: len(chunks[j]))
+    window_emb = np.zeros((len(chunks), model.config.embed_dim), dtype=np.float32)
+    for start in range(0, len(order), batch_size):
+        idx = order[start : start + batch_size]
+        mel, frames = batch_log_mel([chunks[j] for j in idx], model.config.audio.n_mels, pad)
+        frames_t = None if pad else torch.as_tensor(frames)
+        emb = model.encode_audio(mel.to(model.device), frames_t)
+        window_emb[idx] = emb.float().cpu().numpy()
+    weights = np.array([len(c) for c in chunks], dtype=np.float32)
+    out = np.zeros((len(clips), model.config.embed_dim), dtype=np.float32)
+    np.add.at(out, owner, window_emb * weights[:, None])
+    return out
+
+
 def embed_audio(
     model: WavLink,
     audio: AudioInput | Sequence[AudioInput],
@@ -65,47 +158,43 @@ def embed_audio(
     batch_size: int = 8,
     pad_to_30s: bool | None = None,
     progress: bool = False,
+    channels_first: bool | None = None,
 ) -> np.ndarray:
-    """Embed clips.
+    """Embed one clip or a batch of clips.
 
     Args:
-        audio: one clip or a list of clips (paths, bytes, arrays, tensors, (sr, array) tuples).
+        audio: A batch is a list (or tuple, or other iterable) of clips. One clip is a path,
+            bytes, a numpy array or torch tensor, or a Gradio ``(sampling_rate, array)`` tuple. A
+            single array or tensor is always ONE clip: 2-D means (samples, channels) or
+            (channels, samples), the channel axis being the one at most 8 long while the other is
+            longer; other shapes are refused as ambiguous (state ``channels_first``, or pass a
+            list of 1-D arrays for a batch).
         sampling_rate: rate of array inputs (files carry their own).
         dim: a trained Matryoshka size; None is the full size.
-        batch_size: windows per forward pass.
+        batch_size: windows per forward pass (>= 1).
         pad_to_30s: encode every window as 30 s (the paper's exact setting); None uses the
             model config.
-        progress: show a progress bar.
+        progress: show a progress bar (counting clips).
+        channels_first: layout of 2-D arrays: True (channels, samples), False (samples,
+            channels), None to detect it.
 
     Returns:
         (N, dim) float32 unit-norm embeddings, one row per clip.
+
+    Raises:
+        AudioError: the first clip that cannot be loaded (use :func:`iter_audio_embeddings` to
+            go on past bad clips).
+        TypeError: ``audio`` is None or not a clip or batch. ValueError: an empty batch.
+        ConfigError: ``dim`` is not a trained size or ``batch_size`` < 1.
     """
-    dim = model.check_dim(dim)
-    pad = model.config.audio.pad_to_30s if pad_to_30s is None else pad_to_30s
-    items = _as_list(audio)
-    chunks: list[np.ndarray] = []
-    owner: list[int] = []
-    for i, item in enumerate(items):
-        for w in windows(load_audio(item, sampling_rate)):
-            chunks.append(w)
-            owner.append(i)
-    # Similar lengths share a batch, so dynamic-length batches carry little padding.
-    order = sorted(range(len(chunks)), key=lambda j: len(chunks[j]))
-    window_emb = np.zeros((len(chunks), model.config.embed_dim), dtype=np.float32)
-    model.eval()
-    bar = tqdm(total=len(chunks), desc="embedding audio", unit="window", disable=not progress)
-    for start in range(0, len(order), batch_size):
-        idx = order[start : start + batch_size]
-        mel, frames = batch_log_mel([chunks[j] for j in idx], model.config.audio.n_mels, pad)
-        frames_t = None if pad else torch.as_tensor(frames)
-        emb = model.encode_audio(mel.to(model.device), frames_t)
-        window_emb[idx] = emb.float().cpu().numpy()
-        bar.update(len(idx))
-    bar.close()
-    weights = np.array([len(c) for c in chunks], dtype=np.float32)
-    out = np.zeros((len(items), model.config.embed_dim), dtype=np.float32)
-    np.add.at(out, np.array(owner), window_emb * weights[:, None])
-    return truncate_np(out, dim)
+    rows = []
+    for result in iter_audio_embeddings(
+        model, audio, sampling_rate, dim, batch_size, pad_to_30s, progress, channels_first
+    ):
+        if isinstance(result, AudioError):
+            raise result
+        rows.append(result)
+    return np.stack(rows)
 
 
 @torch.inference_mode()
@@ -161,11 +250,19 @@ def zero_shot(
     template: str = DEFAULT_TEMPLATE,
     dim: int | None = None,
     sampling_rate: int | None = None,
+    channels_first: bool | None = None,
 ) -> ZeroShotResult:
-    """Rank ``labels`` for one clip by the similarity of the clip to ``template`` prompts."""
+    """Rank ``labels`` for one clip by the similarity of the clip to ``template`` prompts.
+
+    ``audio`` is one clip under :func:`embed_audio`'s rule (a 2-D array is one multichannel clip);
+    a batch is refused: call this once per clip.
+    """
     labels, prompts = label_prompts(labels, template)
     dim = model.check_dim(dim)
-    a = embed_audio(model, [audio], sampling_rate=sampling_rate, dim=dim)
+    clip = as_clips(audio)
+    if len(clip) != 1:
+        raise ValueError(f"zero_shot ranks labels for one clip; got {len(clip)}: call it per clip")
+    a = embed_audio(model, clip, sampling_rate, dim, channels_first=channels_first)
     cos = (a @ embed_text(model, prompts, dim=dim).T)[0]
     logits = model.scale().detach().item() * cos
     probs = np.exp(logits - logits.max())

@@ -23,10 +23,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..audio import AUDIO_EXTENSIONS as AUDIO_EXTS
 from ..templates import check_template
 
 DATASET_TYPES = ("auto", "folder", "esc10", "us8k", "fsdd", "clotho", "manifest")
-AUDIO_EXTS = {".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff", ".m4a", ".webm"}
 SOUND_TEMPLATE = "This is a sound of {}."
 DEFAULT_TEMPLATES = {"fsdd": "a person saying the number {}."}
 MANIFEST_NAMES = ("manifest.csv", "manifest.jsonl", "manifest.json")
