@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from math import comb
 
 SMALL_SAMPLE = 30  # fewer clips than this: one clip moves the score by more than 3 points
 _RECALL = re.compile(r"(t2a|a2t)_R@(\d+)$")
@@ -26,17 +27,28 @@ def _dataset(metric: str, counts: dict) -> str | None:
     return next((name for name in counts if metric.startswith(name + " ")), None)
 
 
-def trivial_reason(metric: str, counts: dict) -> str | None:
-    """Why a score is meaningless (R@k with no more than k candidates is 100 % by construction)."""
+def chance(metric: str, counts: dict) -> float | None:
+    """Probability that a random ranking scores a hit for a retrieval R@k metric: text→audio has
+    one matching clip among ``clips``; audio→text has captions/clips matches among ``captions``."""
     name, m = _dataset(metric, counts), _RECALL.search(metric)
     if name is None or m is None:
         return None
     kind, k = m.group(1), int(m.group(2))
-    pool = counts[name].get("clips" if kind == "t2a" else "captions")
-    if pool is not None and k >= pool:
-        what = "clips" if kind == "t2a" else "captions"
-        return f"{metric}: only {pool} {what} to rank, so R@{k} is 100 % by construction"
-    return None
+    clips, caps = counts[name].get("clips"), counts[name].get("captions")
+    if kind == "t2a":
+        return None if not clips else min(k / clips, 1.0)
+    if not clips or not caps:
+        return None
+    rel = caps // clips
+    return 1.0 - comb(caps - rel, k) / comb(caps, k) if k <= caps - rel else 1.0
+
+
+def trivial_reason(metric: str, counts: dict) -> str | None:
+    """Why a score is meaningless: a random ranking already gets 100 % (R@k, k ≥ the pool)."""
+    c = chance(metric, counts)
+    if c is None or c < 1.0:
+        return None
+    return f"{metric}: a random ranking already scores 100 % here, so it is 100 % by construction"
 
 
 def with_counts(rows: list[dict], counts: dict) -> tuple[list[dict], list[str]]:
@@ -51,5 +63,7 @@ def with_counts(rows: list[dict], counts: dict) -> tuple[list[dict], list[str]]:
         name = _dataset(r["metric"], counts)
         n = counts.get(name, {}).get("clips") if name else None
         tag = "" if n is None else f" · {n} clips" + (", small sample" if n < SMALL_SAMPLE else "")
+        c = chance(r["metric"], counts)
+        tag += "" if c is None else f", chance {100 * c:.0f} %"
         kept.append({**r, "metric": r["metric"] + tag})
     return kept, list(dropped.values())

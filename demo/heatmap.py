@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-CAPTION_WIDTH = 16  # characters per tick-label line: about one 110-px column at 12 px
+CAPTION_WIDTH = 15  # characters per tick-label line: about one 100-px column at 11 px
 CAPTION_LINES = 3
 CLIP_CHARS = 28
 
@@ -30,7 +30,7 @@ def short_name(name: str, chars: int = CLIP_CHARS) -> str:
 
 def heatmap_size(n_clips: int, n_captions: int) -> tuple[int, int]:
     """(width, height) in px giving every cell room for its value and every caption 3 lines."""
-    width = 260 + 110 * max(n_captions, 1)
+    width = 200 + 100 * max(n_captions, 1)  # 10 captions: 1,200 px, inside a 1,400-px page
     height = 190 + 36 * max(n_clips, 1)
     return width, height
 

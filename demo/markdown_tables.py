@@ -1,6 +1,6 @@
 """Markdown tables as a reader sees them: a table written with an empty header row (``| | |``, a
-common way to get a two-column list) gets its first row promoted to the header, so the browser
-does not draw an empty grey bar above it."""
+common way to get a key/value list) gets column names, so the browser draws a real header instead
+of an empty grey bar."""
 
 from __future__ import annotations
 
@@ -26,8 +26,10 @@ def fill_empty_headers(md: str) -> str:
             and _RULE.match(lines[i + 1])
             and lines[i + 2].strip().startswith("|")
         ):
-            out += [lines[i + 2], lines[i + 1]]  # first body row becomes the header
-            i += 3
+            n = len(_cells(line))
+            names = ["item", "details"] if n == 2 else [f"column {j + 1}" for j in range(n)]
+            out.append("| " + " | ".join(names) + " |")
+            i += 1
             continue
         out.append(line)
         i += 1

@@ -61,10 +61,10 @@ def build(engines, downloads, tab=None) -> None:
             [[[g.paths[i] for i in ex[:1]], "\n".join(g.captions[i] for i in ex)]],
             inputs=[uploads, captions],
             example_labels=[
-                f"a {g.labels[ex[0]]} clip and {len(ex)} captions "
-                f"({', '.join(g.labels[i] for i in ex)}): then press 'Add to map'"
+                f"a {g.labels[ex[0]]} clip + {len(ex)} captions ({', '.join(g.labels[i] for i in ex)})"
             ],
             label="Example",
+            elem_id="explore-examples",
         )
     with gr.Row():
         add_btn = gr.Button("Add to map", elem_id="explore-add")
@@ -81,8 +81,9 @@ def build(engines, downloads, tab=None) -> None:
         elem_id="explore-view",
     )
     with gr.Row():
-        map_full = gr.Plot(label=f"size {engine.full}", elem_id="map-full")
-        map_small = gr.Plot(label="smaller size", elem_id="map-small")
+        # No component label: it would cover the plot toolbar; the titles name the sizes.
+        map_full = gr.Plot(label=f"size {engine.full}", show_label=False, elem_id="map-full")
+        map_small = gr.Plot(label="smaller size", show_label=False, elem_id="map-small")
     gr.Markdown("### Neighbours of one item at both sizes")
     with gr.Row():
         item = gr.Dropdown(
@@ -103,7 +104,9 @@ def build(engines, downloads, tab=None) -> None:
     )
     with gr.Row():
         player = gr.Audio(label="Selected neighbour", interactive=False, elem_id="explore-player")
-        files = gr.File(label="Exported embeddings", file_count="multiple")
+        files = gr.File(
+            label="Downloads: embeddings, maps", file_count="multiple", elem_id="explore-files"
+        )
 
     def pick(name):
         if name not in by_name:

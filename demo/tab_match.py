@@ -52,9 +52,10 @@ def build(engine, downloads) -> None:
             [[[g.paths[i] for i in ex], "\n".join(g.captions[i] for i in ex)]],
             inputs=[files, captions],
             example_labels=[
-                f"{len(ex)} gallery clips ({', '.join(g.labels[i] for i in ex)}) with their captions"
+                f"{len(ex)} clips + captions ({', '.join(g.labels[i] for i in ex)})"
             ],
             label="Example",
+            elem_id="match-examples",
         )
     # Full width, sized to its content (demo/heatmap.py): a half-width column squeezed it to 256×64.
     heat = gr.Plot(label="Similarity heatmap", elem_id="match-heat")

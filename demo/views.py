@@ -204,12 +204,15 @@ def map_figure(
             )
         )
     fig.update_layout(
-        # Left-aligned, small, with a tall top margin: the toolbar sits top right, above the plot.
-        title=dict(text=title, x=0, xanchor="left", y=0.98, yanchor="top", font=dict(size=14)),
+        # Just above the plot, under the toolbar's 30-px strip (on a phone both span the width).
+        title=dict(
+            text=title, x=0, xanchor="left", yref="paper", y=1, yanchor="bottom",
+            pad=dict(b=6), font=dict(size=14),
+        ),
         template="plotly_white",
         # The legend goes below (see there): grow with it so the map keeps ~400 px.
         height=480 + 22 * -(-len(order) // 4),
-        margin=dict(l=10, r=10, t=80, b=10),
+        margin=dict(l=10, r=10, t=95, b=10),
         # Below the map: on a phone a legend at the side leaves the map a sliver.
         legend=dict(font=dict(size=10), orientation="h", yanchor="top", y=-0.02, x=0),
         xaxis=dict(showticklabels=False),
@@ -295,7 +298,12 @@ def parse_eval_results(text: str) -> list[dict]:
 def sizes_figure(rows: list[dict], headline_only: bool = True) -> go.Figure:
     """Score (%) against size, one line per metric; by default only the top-1/R@1/probe lines
     when the results have any, so a dozen secondary curves do not hide the main ones."""
-    shown = [r for r in rows if r["metric"].endswith(_HEADLINE)] if headline_only else rows
+    # A metric may carry a " · 7 clips" note (eval_view.with_counts) after its name.
+    shown = (
+        [r for r in rows if r["metric"].split(" · ")[0].endswith(_HEADLINE)]
+        if headline_only
+        else rows
+    )
     shown = shown or rows
     fig = go.Figure()
     for metric in dict.fromkeys(r["metric"] for r in shown):
