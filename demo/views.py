@@ -314,6 +314,8 @@ def sizes_figure(rows: list[dict], headline_only: bool = True) -> go.Figure:
                 y=[100 * p["value"] for p in pts],
                 mode="lines+markers",
                 name=metric,
+                # dotted: a handful of clips (eval_view.with_counts marks them), read with care
+                line=dict(dash="dot" if "small sample" in metric else "solid"),
                 customdata=[bytes_per_vector(p["dim"]) for p in pts],
                 hovertemplate=metric + " at %{x}: %{y:.1f} %<br>%{customdata}<extra></extra>",
             )
