@@ -94,7 +94,14 @@ def cmd_info(args: argparse.Namespace) -> int:
     from .whisper_weights import WHISPER_SOURCES, locate_whisper
 
     print(f"wavlink_core {__version__}")
-    print("presets:", ", ".join(f"{k} ({v.audio.backbone})" for k, v in PRESETS.items()))
+    from .checkpoint import SHIPPED_MODELS, shipped_model_dir
+
+    shipped = [f"{n} ({shipped_model_dir(n) or 'not installed'})" for n in SHIPPED_MODELS]
+    print("trained models:", ", ".join(shipped))
+    print(
+        "untrained presets:",
+        ", ".join(f"{k}-untrained ({v.audio.backbone})" for k, v in PRESETS.items()),
+    )
     for name, entry in WHISPER_SOURCES.items():
         try:
             where = f"installed ({locate_whisper(name).weight_files[0].parent})"
