@@ -313,6 +313,10 @@ def test_newcomer_walks_every_tab(newcomer_url, page):
     expect(page.locator("#sizes-chart")).to_contain_text("7 clips, small sample")
     expect(page.locator("#sizes-note")).to_contain_text("100 % by construction")
     assert "t2a_R@10" not in page.locator("#sizes-chart").inner_text()
+    page.get_by_role("button", name="Rank at every size").click()  # Classify's clip and labels
+    expect(page.locator("#sizes-ranks")).to_contain_text(f"cosine @ {dims[-1]}", timeout=60_000)
+    expect(page.locator("#sizes-ranks [role=gridcell]").first).to_be_visible(timeout=30_000)
+    assert page.evaluate(_NO_SIDEWAYS_SCROLL, "#sizes-ranks") == []
     page.screenshot(path=str(OUT / "newcomer_sizes.png"), full_page=True)
 
     # About: every table has a header; no number broken across lines; long clips as the demo does
