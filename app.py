@@ -13,11 +13,14 @@ for key, value in {
 
 def main() -> None:
     from wavlink_core import load_pretrained
-    from wavlink_core.cli import default_compare_model, default_model
+    from wavlink_core.cli import default_compare_model, default_model, model_dir
 
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument(
-        "--model", default=default_model(), help="checkpoint folder or preset (default: bundled)"
+        "--model",
+        default=default_model(),
+        help="wavlink-tiny (the shipped trained model, default), wavlink-tiny-aut, a checkpoint "
+        "folder, or an untrained preset such as tiny-untrained",
     )
     ap.add_argument(
         "--compare-model",
@@ -41,12 +44,13 @@ def main() -> None:
     from demo import LAUNCH_KWARGS, build_demo
 
     model = load_pretrained(args.model)
-    model_dir = args.model if os.path.isdir(args.model) else None
+    folder = model_dir(args.model)
     other = args.compare_model
-    if other is None and os.path.realpath(args.model) == os.path.realpath(default_model()):
+    shipped = model_dir(default_model())
+    if other is None and folder and shipped and folder.resolve() == shipped.resolve():
         other = default_compare_model()
     compare = load_pretrained(other) if other and other != "none" else None
-    build_demo(model, model_dir=model_dir, compare_model=compare).launch(
+    build_demo(model, model_dir=folder, compare_model=compare).launch(
         server_name=args.host, server_port=args.port, share=args.share, **LAUNCH_KWARGS
     )
 

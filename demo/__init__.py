@@ -7,10 +7,21 @@ from pathlib import Path
 import gradio as gr
 
 from . import tab_about, tab_classify, tab_explore, tab_match, tab_sizes, views
+from .downloads import Downloads
 from .engine import Engine
-from .gallery import Gallery, load_gallery
+from .gallery import Gallery, load_gallery, pick
 
-CSS = "#classify-result h3 {margin: 0.2em 0;} .banner-untrained {border-left: 4px solid #E45756; padding-left: 8px;}"
+CLASSIFY_EXAMPLES = ("dog", "cello", "rain", "car horn", "rooster", "helicopter", "sheep", "thunder")
+CSS = (
+    "#classify-result h3 {margin: 0.2em 0;} "
+    ".banner-untrained {border-left: 4px solid #E45756; padding-left: 8px;} "
+    # About's tables: numbers such as 3,780 must not break inside a narrow column.
+    "#about-card td, #about-card th {overflow-wrap: normal; word-break: keep-all; hyphens: none;} "
+    "#match-heat .js-plotly-plot {overflow-x: auto;} "
+    # Phone: five short tabs fit in 390 px when their padding shrinks, instead of a '⋯' menu.
+    "@media (max-width: 520px) {.tab-wrapper .tab-container button {padding: 4px 7px !important; "
+    "font-size: 14px !important; min-width: 0 !important;}}"
+)
 LAUNCH_KWARGS = dict(
     max_file_size="20mb", footer_links=["gradio", "settings"], css=CSS, theme=gr.themes.Soft()
 )
@@ -40,7 +51,11 @@ def build_demo(
     if warm:
         for e in engines:
             e.warm()
-    with gr.Blocks(title="WavLink: audio–text embeddings at every size") as demo:
+    downloads = Downloads()
+    # Gradio's copies of downloads and uploads older than an hour go every 10 minutes.
+    with gr.Blocks(
+        title="WavLink: audio–text embeddings at every size", delete_cache=(600, 3600)
+    ) as demo:
         gr.Markdown(
             f"# WavLink · audio–text embeddings at sizes {', '.join(map(str, engine.dims))}"
         )
@@ -51,12 +66,12 @@ def build_demo(
         with gr.Tabs():
             with gr.Tab("Classify", id="classify"):
                 cls = tab_classify.build(
-                    engine, list(engine.gallery.paths[:: max(1, len(engine.gallery) // 8)][:8])
+                    engine, pick(engine.gallery, CLASSIFY_EXAMPLES), downloads
                 )
             with gr.Tab("Match", id="match"):
-                tab_match.build(engine)
+                tab_match.build(engine, downloads)
             with gr.Tab("Explore", id="explore") as explore:
-                tab_explore.build(engines, explore)
+                tab_explore.build(engines, downloads, explore)
             with gr.Tab("Sizes", id="sizes"):
                 siz = tab_sizes.build(engine)
             with gr.Tab("About", id="about"):
@@ -70,4 +85,5 @@ def build_demo(
     demo.queue(default_concurrency_limit=2, max_size=64)
     demo.engine = engine
     demo.engines = engines
+    demo.downloads = downloads
     return demo

@@ -24,7 +24,8 @@ from . import views
 from .gallery import Gallery, gallery_embeddings
 
 log = logging.getLogger("wavlink.demo")
-MAX_CLIP_S = 30.0  # one Whisper window; longer uploads are cut to the first 30 s, with a message
+WINDOW_S = 30.0  # one Whisper window: longer clips are embedded window by window and averaged
+MAX_CLIP_S = 120.0  # at most 4 windows (~1-2 s on a 2-core CPU); longer uploads use the first 120 s
 HARD_MAX_S = 600.0  # the core's refusal limit (the upload size limit usually bites first)
 METHODS = ("PCA", "UMAP", "t-SNE")
 
@@ -94,6 +95,9 @@ class Engine:
             warning = f"{Path(path).name} is {used:.1f} s long; only the first {MAX_CLIP_S:.0f} s are used"
             wave, used = wave[: int(MAX_CLIP_S * 16000)], MAX_CLIP_S
         text = views.clip_info(info.describe(), used, info.duration_s if warning else None)
+        if used > WINDOW_S:
+            n = -(-int(used * 16000) // int(WINDOW_S * 16000))
+            text += f"; averaged over {n} windows of {WINDOW_S:.0f} s"
         if key in self._gallery_index:
             emb = self.gallery_emb[self._gallery_index[key]]
         else:

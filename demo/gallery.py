@@ -79,3 +79,13 @@ def gallery_embeddings(model, gallery: Gallery) -> np.ndarray:
     except OSError as e:  # a read-only home still runs, just without the cache
         log.warning("cannot cache gallery embeddings: %s", e)
     return emb
+
+
+def pick(gallery: Gallery, labels: tuple[str, ...], at_least: int = 2) -> list[int]:
+    """Indices of the first clip of each wanted label present in ``gallery`` (for examples); when
+    fewer than ``at_least`` are present, evenly spaced clips instead."""
+    first = {lab: i for i, lab in reversed(list(enumerate(gallery.labels)))}
+    found = [first[lab] for lab in labels if lab in first]
+    if len(found) >= at_least or not len(gallery):
+        return found
+    return list(range(0, len(gallery), max(1, len(gallery) // len(labels))))[: len(labels)]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import gradio as gr
 
 from wavlink_core import DEFAULT_TEMPLATE
@@ -9,9 +11,12 @@ from wavlink_core.inference import label_prompts
 
 from . import views
 from .errors import guard
+from .label_sets import preset_for, with_gallery
 
 
-def build(engine, examples: list[str]) -> dict:
+def build(engine, examples: list[int], downloads) -> dict:
+    """``examples``: gallery indices offered as example clips, each shown with its label."""
+    sets = with_gallery(engine.gallery.labels)
     with gr.Row():
         with gr.Column(scale=1):
             audio = gr.Audio(
@@ -22,17 +27,17 @@ def build(engine, examples: list[str]) -> dict:
             )
             info = gr.Markdown("", elem_id="classify-info")
             preset = gr.Dropdown(
-                list(views.LABEL_SETS), value=views.DEFAULT_SET, label="Preset label set"
+                list(sets), value=views.DEFAULT_SET, label="Preset label set", elem_id="classify-preset"
             )
             labels = gr.Textbox(
-                views.LABEL_SETS[views.DEFAULT_SET],
+                sets[views.DEFAULT_SET],
                 lines=4,
                 label="Labels (comma or new line)",
                 elem_id="classify-labels",
             )
             template = gr.Textbox(
                 DEFAULT_TEMPLATE,
-                label="Prompt template ({} is replaced by each label)",
+                label="Prompt template ({} is replaced by each label; Enter runs it)",
                 elem_id="classify-template",
             )
             with gr.Row():
@@ -57,11 +62,24 @@ def build(engine, examples: list[str]) -> dict:
                 label="All labels",
                 interactive=False,
                 wrap=True,
+                column_widths=["9%", "26%", "15%", "15%", "35%"],
+                elem_id="classify-table",
             )
+            csv_file = gr.File(label="Download this result (CSV)", elem_id="classify-csv")
+    g = engine.gallery
     if examples:
-        gr.Examples([[p] for p in examples], inputs=[audio], label="Gallery clips to try")
-
-    preset.change(lambda name: views.LABEL_SETS[name], preset, labels, api_visibility="private")
+        gr.Examples(
+            [[g.paths[i], preset_for(g.categories[i], g.labels[i], sets)] for i in examples],
+            inputs=[audio, preset],
+            # Clicking one fills its preset's labels even when the preset was already chosen.
+            outputs=[labels],
+            fn=lambda _path, name: sets[name],
+            run_on_click=True,
+            api_visibility="private",
+            example_labels=[f"{g.labels[i]} ({g.names[i]})" for i in examples],
+            label="Gallery clips to try: the true label is on each; the preset holds it",
+            elem_id="classify-examples",
+        )
 
     @guard
     def classify(path, label_text, tmpl, size, score, top):
@@ -78,17 +96,38 @@ def build(engine, examples: list[str]) -> dict:
             [r + 1, names[i], round(float(probs[i]), 4), round(float(cos[i]), 4), texts[i]]
             for r, i in enumerate(order)
         ]
+        header = ["rank", "label", "softmax", "cosine", "prompt"]
+        stem = Path(path).stem
+        download = downloads.csv(
+            f"classify_{stem}_size{int(size)}.csv",
+            ["clip", "size"] + header,
+            [[stem, int(size)] + row for row in table],
+        )
         return (
             f"**Clip:** {clip.info}",
             views.result_headline(ranked[0], vals[0], score, engine.trained),
             views.bars_figure(ranked, vals, score, int(size), int(top)),
             table,
+            download,
         )
 
-    button.click(
-        classify,
-        [audio, labels, template, dim, mode, k],
-        [info, headline, bars, prompts],
-        api_name="classify",
+    inputs = [audio, labels, template, dim, mode, k]
+    outputs = [info, headline, bars, prompts, csv_file]
+    button.click(classify, inputs, outputs, api_name="classify")
+
+    def rerun(path, *rest):
+        """The last result again with the new setting; nothing before a clip is loaded."""
+        return classify(path, *rest) if path else [gr.skip()] * len(outputs)
+
+    # A preset fills the labels and re-runs; size, score and k re-run; Enter in the template runs.
+    preset.change(lambda name: sets[name], preset, labels, api_visibility="private").then(
+        rerun, inputs, outputs, api_visibility="private"
+    )
+    gr.on(
+        [dim.change, mode.change, k.release, template.submit],
+        rerun,
+        inputs,
+        outputs,
+        api_visibility="private",
     )
     return {"audio": audio, "labels": labels, "template": template}

@@ -6,8 +6,6 @@ same gallery, clips and captions through either audio backbone.
 
 from __future__ import annotations
 
-import csv
-import tempfile
 from pathlib import Path
 
 import gradio as gr
@@ -18,9 +16,12 @@ from wavlink_core.matryoshka import truncate_np
 from . import views
 from .engine import METHODS
 from .errors import guard
+from .gallery import pick as pick_examples
+
+EXAMPLE_LABELS = ("dog", "rain", "violin")
 
 
-def build(engines, tab=None) -> None:
+def build(engines, downloads, tab=None) -> None:
     """``engines``: one Engine per audio backbone, the app's main one first; same gallery, same sizes."""
     by_name = {e.backbone: e for e in engines}
     engine = engines[0]
@@ -54,14 +55,35 @@ def build(engines, tab=None) -> None:
             label="Add captions to the map (one per line)",
             placeholder="a dog barking\nwaves on a beach",
         )
+    ex = pick_examples(g, EXAMPLE_LABELS)
+    if ex:
+        gr.Examples(
+            [[[g.paths[i] for i in ex[:1]], "\n".join(g.captions[i] for i in ex)]],
+            inputs=[uploads, captions],
+            example_labels=[
+                f"a {g.labels[ex[0]]} clip + {len(ex)} captions ({', '.join(g.labels[i] for i in ex)})"
+            ],
+            label="Example",
+            elem_id="explore-examples",
+        )
     with gr.Row():
-        add_btn = gr.Button("Add to map")
+        add_btn = gr.Button("Add to map", elem_id="explore-add")
         draw_btn = gr.Button("Draw maps", variant="primary", elem_id="explore-draw")
         export_btn = gr.Button("Export embeddings (CSV + NPY)")
+        html_btn = gr.Button("Download maps (HTML)", elem_id="explore-html-btn")
     sizes = gr.Markdown("", elem_id="explore-bytes")
+    # On a phone the two maps stack; showing one at a time on the same axes keeps the comparison.
+    view = gr.Radio(
+        ["side by side", f"size {engine.full} only", "smaller size only"],
+        value="side by side",
+        label="Show (both maps share their axes, so flicking between sizes compares them point "
+        "by point; the toolbar's camera saves a PNG)",
+        elem_id="explore-view",
+    )
     with gr.Row():
-        map_full = gr.Plot(label=f"size {engine.full}", elem_id="map-full")
-        map_small = gr.Plot(label="smaller size", elem_id="map-small")
+        # No component label: it would cover the plot toolbar; the titles name the sizes.
+        map_full = gr.Plot(label=f"size {engine.full}", show_label=False, elem_id="map-full")
+        map_small = gr.Plot(label="smaller size", show_label=False, elem_id="map-small")
     gr.Markdown("### Neighbours of one item at both sizes")
     with gr.Row():
         item = gr.Dropdown(
@@ -82,7 +104,9 @@ def build(engines, tab=None) -> None:
     )
     with gr.Row():
         player = gr.Audio(label="Selected neighbour", interactive=False, elem_id="explore-player")
-        files = gr.File(label="Exported embeddings", file_count="multiple")
+        files = gr.File(
+            label="Downloads: embeddings, maps", file_count="multiple", elem_id="explore-files"
+        )
 
     def pick(name):
         if name not in by_name:
@@ -154,11 +178,14 @@ def build(engines, tab=None) -> None:
         hi = names.index(selected) if selected in names else None
         figs = []
         tag = f"<br><sub>{name}</sub>" if len(by_name) > 1 else ""  # too long for one line
-        for d in (engine.full, int(size)):
-            xy = e.layout(meth, d, extra)
-            note = "" if d == engine.full else f" · aligned to size {engine.full} (Procrustes)"
+        layouts = {d: e.layout(meth, d, extra) for d in (engine.full, int(size))}
+        ranges = views.shared_ranges(*layouts.values())
+        for d, xy in layouts.items():
+            note = "" if d == engine.full else f"<br><sub>aligned to size {engine.full} (Procrustes)</sub>"
             title = f"{meth} at size {d}{note}{tag}"
-            figs.append(views.map_figure(xy, names, groups, kinds, title, hi))
+            figs.append(views.map_figure(xy, names, groups, kinds, title, hi, ranges))
+        if len(figs) == 1:  # the small size equals the full one
+            figs.append(figs[0])
         text = (
             f"**Bytes per vector:** size {engine.full}: {views.bytes_per_vector(engine.full)} · size {int(size)}: "
             f"{views.bytes_per_vector(int(size))} ({engine.full // int(size)}× smaller). Maps are fitted on the "
@@ -213,18 +240,24 @@ def build(engines, tab=None) -> None:
     @guard
     def export(size, state, name):
         names, kinds, labels, _, _, emb = items(state, name)
-        out = Path(tempfile.mkdtemp(prefix="wavlink-export-"))
         files = []
         for d in dict.fromkeys((engine.full, int(size))):
             e = truncate_np(emb, d)
-            np.save(out / f"embeddings_{d}.npy", e)
-            with open(out / f"embeddings_{d}.csv", "w", newline="") as f:
-                w = csv.writer(f)
-                w.writerow(["name", "kind", "label"] + [f"e{i}" for i in range(d)])
-                for n, kd, lb, row in zip(names, kinds, labels, e, strict=False):
-                    w.writerow([n, kd, lb] + [f"{v:.6f}" for v in row])
-            files += [str(out / f"embeddings_{d}.npy"), str(out / f"embeddings_{d}.csv")]
+            npy = downloads.new_path(f"embeddings_{d}.npy")
+            np.save(npy, e)
+            rows = [[n, kd, lb] + [f"{v:.6f}" for v in row] for n, kd, lb, row in zip(names, kinds, labels, e, strict=False)]
+            header = ["name", "kind", "label"] + [f"e{i}" for i in range(d)]
+            files += [str(npy), downloads.csv(f"embeddings_{d}.csv", header, rows)]
         return files
+
+    @guard
+    def maps_html(meth, size, col, state, selected, name):
+        """Both maps as they are drawn now, each one self-contained HTML file (works offline)."""
+        full, small_fig, _ = draw(meth, size, col, state, selected, name)
+        return [
+            downloads.html(f"map_{meth}_size{d}.html", fig)
+            for d, fig in ((engine.full, full), (int(size), small_fig))
+        ]
 
     add_btn.click(add, [uploads, captions, user], [user, item], api_name="explore_add").then(
         draw,
@@ -267,3 +300,18 @@ def build(engines, tab=None) -> None:
     )
     table.select(play, [nb_paths], player, api_visibility="private")
     export_btn.click(export, [small, user, backbone], files, api_name="export")
+    html_btn.click(
+        maps_html,
+        [method, small, colour, user, item, backbone],
+        files,
+        api_name="export_maps_html",
+    )
+    view.change(
+        lambda v: (
+            gr.update(visible=v != "smaller size only"),
+            gr.update(visible=v != f"size {engine.full} only"),
+        ),
+        view,
+        [map_full, map_small],
+        api_visibility="private",
+    )

@@ -12,47 +12,71 @@ from wavlink_core.matryoshka import truncate_np
 
 from . import views
 from .errors import guard
+from .gallery import pick
+from .heatmap import heatmap_figure
 
 N_PLAY = 3
+EXAMPLE_LABELS = ("dog", "rain", "car horn", "violin", "sheep", "helicopter")
 
 
 def _paths(files) -> list[str]:
     return [f if isinstance(f, str) else f.name for f in (files or [])]
 
 
-def build(engine) -> None:
+def build(engine, downloads) -> None:
     mine = gr.State([])  # this user's clips: [{"name", "path", "emb"}]
     with gr.Row():
         dim = gr.Radio(
             list(engine.dims), value=engine.full, label="Matryoshka size", elem_id="match-dim"
         )
     with gr.Row():
-        with gr.Column():
+        with gr.Column(scale=1):
             files = gr.File(
                 file_count="multiple",
                 file_types=["audio"],
                 label="Audio clips (several)",
                 elem_id="match-files",
             )
+        with gr.Column(scale=1):
             captions = gr.Textbox(
                 "a dog barking\nrain falling\na car horn\nsomeone playing the violin",
                 lines=5,
-                label="Captions (one per line)",
+                label="Captions (one per line; commas stay inside a caption)",
+                elem_id="match-captions",
             )
-            button = gr.Button("Match", variant="primary")
-        with gr.Column():
-            heat = gr.Plot(label="Similarity heatmap")
+            button = gr.Button("Match", variant="primary", elem_id="match-btn")
+    g = engine.gallery
+    ex = pick(g, EXAMPLE_LABELS)
+    if ex:
+        gr.Examples(
+            [[[g.paths[i] for i in ex], "\n".join(g.captions[i] for i in ex)]],
+            inputs=[files, captions],
+            example_labels=[
+                f"{len(ex)} clips + captions ({', '.join(g.labels[i] for i in ex)})"
+            ],
+            label="Example",
+            elem_id="match-examples",
+        )
+    # Full width, sized to its content (demo/heatmap.py): a half-width column squeezed it to 256×64.
+    heat = gr.Plot(label="Similarity heatmap", elem_id="match-heat")
     with gr.Row():
         best_cap = gr.Dataframe(
             headers=["clip", "best caption", "cosine"],
             label="Best caption per clip",
             interactive=False,
+            wrap=True,
+            column_widths=["35%", "47%", "18%"],
+            elem_id="match-best-caption",
         )
         best_clip = gr.Dataframe(
             headers=["caption", "best clip", "cosine"],
             label="Best clip per caption",
             interactive=False,
+            wrap=True,
+            column_widths=["47%", "35%", "18%"],
+            elem_id="match-best-clip",
         )
+    csv_file = gr.File(label="Download the similarity matrix (CSV)", elem_id="match-csv")
     gr.Markdown("### Search the gallery and your clips by text")
     with gr.Row():
         query = gr.Textbox("a cow mooing", label="Describe a sound", scale=3)
@@ -62,6 +86,7 @@ def build(engine) -> None:
         headers=["rank", "clip", "source", "label", "cosine"],
         label="Results",
         interactive=False,
+        wrap=True,
         elem_id="search-results",
     )
     with gr.Row():
@@ -72,9 +97,8 @@ def build(engine) -> None:
         paths = _paths(paths)
         if not paths:
             raise gr.Error("Upload at least one audio clip.")
-        caps = parse_labels(
-            caption_text.replace(",", "\n") if "\n" not in caption_text else caption_text
-        )
+        # One caption per line: a list, so parse_labels never splits a caption at its commas.
+        caps = parse_labels((caption_text or "").splitlines())
         clips = []
         for p in paths:
             c = engine.clip(p)
@@ -91,7 +115,12 @@ def build(engine) -> None:
             for n, p, e in zip(names, paths, clips, strict=False)
             if p not in known
         ]
-        return views.heatmap_figure(sim, names, caps, size), per_clip, per_cap, state
+        table = downloads.csv(
+            f"match_size{size}.csv",
+            ["clip"] + caps,
+            [[n] + [round(float(v), 4) for v in row] for n, row in zip(names, sim, strict=True)],
+        )
+        return heatmap_figure(sim, names, caps, size), per_clip, per_cap, state, table
 
     @guard
     def search(text, top, size, state):
@@ -113,8 +142,14 @@ def build(engine) -> None:
         audio = [paths[i] for i in top_idx[:N_PLAY]] + [None] * (N_PLAY - min(N_PLAY, len(top_idx)))
         return [rows] + audio
 
-    button.click(
-        match, [files, captions, dim, mine], [heat, best_cap, best_clip, mine], api_name="match"
+    outs = [heat, best_cap, best_clip, mine, csv_file]
+    button.click(match, [files, captions, dim, mine], outs, api_name="match")
+    # A new size re-runs the last match (nothing happens before the first one).
+    dim.change(
+        lambda p, c, d, s: match(p, c, d, s) if _paths(p) else [gr.skip()] * len(outs),
+        [files, captions, dim, mine],
+        outs,
+        api_visibility="private",
     )
     search_btn.click(search, [query, k, dim, mine], [results] + players, api_name="search")
     query.submit(search, [query, k, dim, mine], [results] + players, api_visibility="private")

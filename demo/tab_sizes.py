@@ -9,6 +9,8 @@ from wavlink_core.inference import label_prompts
 
 from . import views
 from .errors import guard
+from .eval_view import dataset_counts, with_counts
+from .label_sets import with_gallery
 
 NO_RESULTS = (
     "**No evaluation results shipped with this model** (no `eval_results.json` in its checkpoint "
@@ -18,21 +20,29 @@ NO_RESULTS = (
 
 def build(engine) -> dict:
     path = engine.model_dir / "eval_results.json" if engine.model_dir else None
-    rows = []
+    rows, dropped = [], []
     if path and path.is_file():
         try:
-            rows = views.parse_eval_results(path.read_text())
+            text = path.read_text()
+            rows, dropped = with_counts(views.parse_eval_results(text), dataset_counts(text))
         except ValueError:
             rows = []
     gr.Markdown("### Measured quality at each size")
     sizes_md = " · ".join(f"{d}: {views.bytes_per_vector(d)}" for d in engine.dims)
     if rows:
-        gr.Markdown(f"From `{path.name}` shipped with the model. Bytes per vector: {sizes_md}")
+        gr.Markdown(
+            f"From `{path.name}` shipped with the model; each metric names the clips it rests on. "
+            f"Bytes per vector: {sizes_md}"
+            + "".join(f"  \nLeft out: {d}." for d in dropped),
+            elem_id="sizes-note",
+        )
         gr.Plot(views.sizes_figure(rows), elem_id="sizes-chart")
         gr.Dataframe(
             [[r["metric"], r["dim"], round(100 * r["value"], 1)] for r in rows],
             headers=["metric", "size", "score %"],
             interactive=False,
+            wrap=True,
+            column_widths=["70%", "12%", "18%"],
         )
     else:
         gr.Markdown(NO_RESULTS + f"  \nBytes per vector: {sizes_md}", elem_id="sizes-none")
@@ -43,16 +53,25 @@ def build(engine) -> dict:
     with gr.Row():
         with gr.Column():
             audio = gr.Audio(sources=["upload", "microphone"], type="filepath", label="Audio clip")
-            labels = gr.Textbox(views.LABEL_SETS[views.DEFAULT_SET], lines=3, label="Labels")
+            labels = gr.Textbox(
+                with_gallery(engine.gallery.labels)[views.DEFAULT_SET], lines=3, label="Labels"
+            )
             template = gr.Textbox(DEFAULT_TEMPLATE, label="Prompt template")
             button = gr.Button("Rank at every size", variant="primary")
         with gr.Column():
             summary = gr.Markdown("")
-            table = gr.Dataframe(
-                headers=["label"] + [f"rank @ {d}" for d in engine.dims],
-                interactive=False,
-                label="Rank of each label at each size",
-            )
+    # Full width: 1 + 2 × sizes columns do not fit half of a 1400-px page.
+    n = len(engine.dims)
+    table = gr.Dataframe(
+        headers=["label"]
+        + [f"rank @ {d}" for d in engine.dims]
+        + [f"cosine @ {d}" for d in engine.dims],
+        interactive=False,
+        wrap=True,
+        column_widths=["20%"] + [f"{80 / (2 * n):.1f}%"] * (2 * n),
+        label="Rank of each label at each size",
+        elem_id="sizes-ranks",
+    )
 
     @guard
     def rank(path, label_text, tmpl):

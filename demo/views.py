@@ -9,11 +9,16 @@ from pathlib import Path
 import numpy as np
 import plotly.graph_objects as go
 
+from .palette import group_style
+
 LABEL_SETS: dict[str, str] = {
+    # ESC-50's 50 classes; the tabs add the gallery's own labels (label_sets.with_gallery).
     "Environmental sounds": "dog, rooster, pig, cow, frog, cat, hen, insects, sheep, crow, rain, sea waves, "
-    "crackling fire, crickets, chirping birds, water drops, wind, thunderstorm, footsteps, laughing, "
-    "clapping, door knock, mouse click, keyboard typing, vacuum cleaner, clock alarm, church bells, "
-    "airplane, fireworks, hand saw, chainsaw, siren, car horn, engine, train, helicopter",
+    "crackling fire, crickets, chirping birds, water drops, wind, pouring water, toilet flush, "
+    "thunderstorm, baby crying, sneezing, clapping, breathing, coughing, footsteps, laughing, "
+    "brushing teeth, snoring, drinking, door knock, mouse click, keyboard typing, door creaking, "
+    "can opening, washing machine, vacuum cleaner, clock alarm, clock ticking, glass breaking, "
+    "helicopter, chainsaw, siren, car horn, engine, train, church bells, airplane, fireworks, hand saw",
     "Urban sounds": "air conditioner, car horn, children playing, dog bark, drilling, engine idling, "
     "gun shot, jackhammer, siren, street music",
     "Instruments and genres": "acoustic guitar, electric guitar, piano, violin, cello, flute, trumpet, "
@@ -27,22 +32,6 @@ UNTRAINED_BANNER = (
     "every score, ranking and map below is meaningless until trained weights are installed. "
     "The app runs end to end so you can try the interface."
 )
-COLOURS = [
-    "#4C78A8",
-    "#F58518",
-    "#54A24B",
-    "#E45756",
-    "#72B7B2",
-    "#EECA3B",
-    "#B279A2",
-    "#FF9DA6",
-    "#9D755D",
-    "#BAB0AC",
-    "#1F77B4",
-    "#2CA02C",
-    "#D62728",
-    "#9467BD",
-]
 
 
 def clip_info(describe: str, seconds_used: float, capped_from: float | None = None) -> str:
@@ -88,31 +77,6 @@ def bars_figure(
 def result_headline(label: str, score: float, mode: str, trained: bool) -> str:
     head = f"### Top label: **{label}** ({score_name(mode)} {score:.3f})"
     return head + ("" if trained else "  \n_untrained model: this ranking is arbitrary_")
-
-
-def heatmap_figure(
-    sim: np.ndarray, clips: Sequence[str], captions: Sequence[str], dim: int
-) -> go.Figure:
-    fig = go.Figure(
-        go.Heatmap(
-            z=sim,
-            x=list(captions),
-            y=list(clips),
-            colorscale="Viridis",
-            text=np.round(sim, 3),
-            texttemplate="%{text}",
-            hovertemplate="clip %{y}<br>caption %{x}<br>cosine %{z:.4f}<extra></extra>",
-            colorbar=dict(title="cosine"),
-        )
-    )
-    fig.update_layout(
-        title=f"Clip × caption cosine similarity (size {dim})",
-        template="plotly_white",
-        height=200 + 40 * len(clips),
-        margin=dict(l=10, r=10, t=40, b=10),
-    )
-    fig.update_yaxes(autorange="reversed")
-    return fig
 
 
 def best_matches(
@@ -200,13 +164,17 @@ def map_figure(
     kinds: Sequence[str],
     title: str,
     highlight: int | None = None,
+    ranges: tuple[list[float], list[float]] | None = None,
 ) -> go.Figure:
-    """Scatter coloured by ``groups``; marker shape by kind (gallery, your clip, caption); hover names it."""
+    """Scatter coloured by ``groups`` (colour and shape, see palette.py); your clips and captions
+    keep their own shapes; hover names each point. ``ranges`` (x, y) fixes the axes, so two maps
+    drawn with the same ranges can be flicked between and compared point by point."""
     fig = go.Figure()
-    symbols = {"gallery": "circle", "your clip": "diamond", "caption": "star"}
+    symbols = {"your clip": "diamond", "caption": "star"}
     order = list(dict.fromkeys(groups))
     for gi, g in enumerate(order):
         idx = [i for i, x in enumerate(groups) if x == g]
+        colour, shape = group_style(gi)
         fig.add_trace(
             go.Scatter(
                 x=coords[idx, 0],
@@ -215,8 +183,8 @@ def map_figure(
                 name=str(g),
                 marker=dict(
                     size=[14 if kinds[i] != "gallery" else 9 for i in idx],
-                    color=COLOURS[gi % len(COLOURS)],
-                    symbol=[symbols.get(kinds[i], "circle") for i in idx],
+                    color=colour,
+                    symbol=[symbols.get(kinds[i], shape) for i in idx],
                     line=dict(width=0.5, color="#333"),
                 ),
                 text=[names[i] for i in idx],
@@ -236,15 +204,35 @@ def map_figure(
             )
         )
     fig.update_layout(
-        title=title,
+        # Just above the plot, under the toolbar's 30-px strip (on a phone both span the width).
+        title=dict(
+            text=title, x=0, xanchor="left", yref="paper", y=1, yanchor="bottom",
+            pad=dict(b=6), font=dict(size=14),
+        ),
         template="plotly_white",
-        height=460,
-        margin=dict(l=10, r=10, t=40, b=10),
-        legend=dict(font=dict(size=10)),
+        # The legend goes below (see there): grow with it so the map keeps ~400 px.
+        height=480 + 22 * -(-len(order) // 4),
+        margin=dict(l=10, r=10, t=95, b=10),
+        # Below the map: on a phone a legend at the side leaves the map a sliver.
+        legend=dict(font=dict(size=10), orientation="h", yanchor="top", y=-0.02, x=0),
         xaxis=dict(showticklabels=False),
-        yaxis=dict(showticklabels=False, scaleanchor="x"),
+        yaxis=dict(showticklabels=False),
     )
+    if ranges is not None:
+        fig.update_xaxes(range=ranges[0])
+        fig.update_yaxes(range=ranges[1])
+    else:
+        fig.update_yaxes(scaleanchor="x")
     return fig
+
+
+def shared_ranges(*coords: np.ndarray, pad: float = 0.05) -> tuple[list[float], list[float]]:
+    """Axis ranges holding every point of every layout, padded by ``pad`` of the span."""
+    pts = np.vstack(coords)
+    lo, hi = pts.min(0), pts.max(0)
+    span = np.maximum(hi - lo, 1e-9)
+    lo, hi = lo - pad * span, hi + pad * span
+    return [float(lo[0]), float(hi[0])], [float(lo[1]), float(hi[1])]
 
 
 _COUNT_KEYS = {"correct", "clips", "n", "count", "captions", "classes"}
@@ -310,7 +298,12 @@ def parse_eval_results(text: str) -> list[dict]:
 def sizes_figure(rows: list[dict], headline_only: bool = True) -> go.Figure:
     """Score (%) against size, one line per metric; by default only the top-1/R@1/probe lines
     when the results have any, so a dozen secondary curves do not hide the main ones."""
-    shown = [r for r in rows if r["metric"].endswith(_HEADLINE)] if headline_only else rows
+    # A metric may carry a " · 7 clips" note (eval_view.with_counts) after its name.
+    shown = (
+        [r for r in rows if r["metric"].split(" · ")[0].endswith(_HEADLINE)]
+        if headline_only
+        else rows
+    )
     shown = shown or rows
     fig = go.Figure()
     for metric in dict.fromkeys(r["metric"] for r in shown):
@@ -321,6 +314,8 @@ def sizes_figure(rows: list[dict], headline_only: bool = True) -> go.Figure:
                 y=[100 * p["value"] for p in pts],
                 mode="lines+markers",
                 name=metric,
+                # dotted: a handful of clips (eval_view.with_counts marks them), read with care
+                line=dict(dash="dot" if "small sample" in metric else "solid"),
                 customdata=[bytes_per_vector(p["dim"]) for p in pts],
                 hovertemplate=metric + " at %{x}: %{y:.1f} %<br>%{customdata}<extra></extra>",
             )

@@ -6,6 +6,7 @@ Skipped when /usr/bin/chromium is missing (scripts/setup.sh installs it). Screen
 from __future__ import annotations
 
 import os
+import re
 import socket
 import tempfile
 from pathlib import Path
@@ -196,3 +197,158 @@ def test_trained_model_names_a_gallery_dog_in_browser(page):
         assert page.hosts <= {"127.0.0.1"}, f"the page contacted other hosts: {page.hosts}"
     finally:
         demo.close()
+
+
+SHIPPED_DIR = Path(__file__).resolve().parents[1] / "assets" / "wavlink-tiny"
+
+_NO_SIDEWAYS_SCROLL = """sel => { const el = document.querySelector(sel);
+  const boxes = [...el.querySelectorAll('*')].filter(e => e.scrollWidth > e.clientWidth + 2 &&
+    ['auto', 'scroll'].includes(getComputedStyle(e).overflowX));
+  return boxes.map(e => e.className + ' ' + e.scrollWidth + '>' + e.clientWidth); }"""
+_BROKEN_NUMBERS = """() => [...document.querySelectorAll('#about-card td')]
+  .filter(td => /^[0-9][0-9,.]*$/.test(td.textContent.trim())).filter(td => {
+    const r = document.createRange(); r.selectNodeContents(td);
+    return new Set([...r.getClientRects()].map(x => Math.round(x.top))).size > 1; })
+  .map(td => td.textContent.trim())"""
+_OVERLAP = """([a, b]) => { const x = document.querySelector(a), y = document.querySelector(b);
+  if (!x || !y) return null; const p = x.getBoundingClientRect(), q = y.getBoundingClientRect();
+  return !(p.right <= q.left || q.right <= p.left || p.bottom <= q.top || q.bottom <= p.top); }"""
+
+
+@pytest.fixture(scope="module")
+def newcomer_url(test_model, aut_model, tmp_path_factory):
+    """The app as a newcomer opens it: the shipped model folder's card and results, full gallery
+    categories (32 clips), the Whisper-AuT switch."""
+    from demo import build_demo
+    from demo.gallery import load_gallery
+
+    if not (SHIPPED_DIR / "eval_results.json").is_file():
+        pytest.skip("no shipped evaluation results in assets/wavlink-tiny")
+    os.environ["WAVLINK_CACHE"] = str(tmp_path_factory.mktemp("cache-newcomer"))
+    demo = build_demo(
+        test_model,
+        gallery=load_gallery(limit=32),
+        model_dir=SHIPPED_DIR,
+        warm=False,
+        compare_model=aut_model,
+    )
+    port = _launch(demo)
+    yield f"http://127.0.0.1:{port}", demo
+    demo.close()
+
+
+def test_newcomer_walks_every_tab(newcomer_url, page):
+    """Issue 14: examples that explain themselves, settings that re-run, readable heatmap and
+    tables at 1400 px, downloads, an honest Sizes chart and About, then a 390-px phone."""
+    base, demo = newcomer_url
+    expect = sync_api.expect
+    g, dims = demo.engine.gallery, demo.engine.dims
+    OUT.mkdir(exist_ok=True)
+    page.set_viewport_size({"width": 1400, "height": 900})
+    page.goto(base)
+
+    # Classify: an example names its label and fills a preset that holds it
+    example = page.locator("#classify-examples button").first
+    text = example.inner_text(timeout=30_000)  # "car horn (car_horn_01)"
+    label, name = re.fullmatch(r"(.+) \((.+)\)", text.strip()).groups()
+    assert g.labels[g.names.index(name)] == label
+    example.click()
+    page.wait_for_selector("#classify-audio audio", state="attached", timeout=30_000)
+    expect(page.locator("#classify-labels textarea")).to_have_value(
+        re.compile(rf"(^|, ){re.escape(label)}(,|$)"), timeout=30_000
+    )
+    page.locator("#classify-btn").click()
+    expect(page.locator("#classify-result")).to_contain_text("Top label", timeout=60_000)
+    page.wait_for_selector("#classify-bars .js-plotly-plot", timeout=30_000)
+    expect(page.locator("#classify-bars")).to_contain_text(f"size {dims[0]}", timeout=30_000)
+    page.locator("#classify-dim").get_by_text(str(dims[-1]), exact=True).click()  # re-runs
+    expect(page.locator("#classify-bars")).to_contain_text(f"size {dims[-1]}", timeout=30_000)
+    page.locator("#classify-template textarea").fill("a recording of {}")
+    page.locator("#classify-template textarea").press("Enter")  # Enter runs it
+    expect(page.locator("#classify-table")).to_contain_text("a recording of ", timeout=30_000)
+    expect(page.locator("#classify-csv")).to_contain_text(".csv", timeout=30_000)
+    assert page.evaluate(_NO_SIDEWAYS_SCROLL, "#classify-table") == []
+    page.screenshot(path=str(OUT / "newcomer_classify.png"), full_page=True)
+
+    # Match: the example loads clips and their captions; a caption keeps its comma
+    page.get_by_role("tab", name="Match").click()
+    page.locator("#match-examples button").first.click()
+    expect(page.locator("#match-captions textarea")).not_to_have_value("", timeout=30_000)
+    captions = page.locator("#match-captions textarea").input_value().splitlines()
+    captions[0] = "a dog barks twice, then a car passes by on a wet road"
+    page.locator("#match-captions textarea").fill("\n".join(captions))
+    page.wait_for_timeout(1500)  # the example's files upload
+    page.locator("#match-btn").click()
+    page.wait_for_selector("#match-heat .js-plotly-plot", timeout=60_000)
+    expect(page.locator("#match-best-clip")).to_contain_text("a car passes by", timeout=30_000)
+    cells = page.locator("#match-best-clip [role=gridcell]")
+    assert cells.count() == 3 * len(captions)  # one row per line: the comma did not split it
+    heat = page.locator("#match-heat .main-svg").first.bounding_box()
+    assert heat["width"] >= 100 * len(captions) and heat["height"] >= 36 * len(captions)
+    ticks = page.locator("#match-heat .xtick text").count()
+    assert ticks == len(captions)
+    for table in ("#match-best-clip", "#match-best-caption"):
+        assert page.evaluate(_NO_SIDEWAYS_SCROLL, table) == []
+    expect(page.locator("#match-csv")).to_contain_text(".csv")
+    page.screenshot(path=str(OUT / "newcomer_match.png"), full_page=True)
+
+    # Explore: colour by label keeps the labels apart; one map at a time; HTML and PNG downloads
+    page.get_by_role("tab", name="Explore").click()
+    page.locator("input[type=radio][value=label]").check()
+    page.wait_for_selector("#map-full .js-plotly-plot", timeout=60_000)
+    expect(page.locator("#map-full")).to_contain_text(g.labels[0], timeout=30_000)
+    legend = page.locator("#map-full .legend .traces")
+    assert legend.count() == len(set(g.labels)) + 1  # + the ring around the selected item
+    with page.expect_download(timeout=30_000) as png:
+        page.locator("#map-full").hover()
+        page.locator("#map-full .modebar-btn[data-title='Download plot as a PNG']").click()
+    assert png.value.suggested_filename.endswith(".png")
+    page.locator("#explore-html-btn").click()
+    expect(page.locator("#explore-files")).to_contain_text(".html", timeout=60_000)
+    page.screenshot(path=str(OUT / "newcomer_explore.png"), full_page=True)
+
+    # Sizes: clip counts named, R@k full by construction left out with the reason
+    page.get_by_role("tab", name="Sizes").click()
+    page.wait_for_selector("#sizes-chart .js-plotly-plot", timeout=30_000)
+    expect(page.locator("#sizes-chart")).to_contain_text("7 clips, small sample")
+    expect(page.locator("#sizes-note")).to_contain_text("100 % by construction")
+    assert "t2a_R@10" not in page.locator("#sizes-chart").inner_text()
+    page.get_by_role("button", name="Rank at every size").click()  # Classify's clip and labels
+    expect(page.locator("#sizes-ranks")).to_contain_text(f"cosine @ {dims[-1]}", timeout=60_000)
+    expect(page.locator("#sizes-ranks [role=gridcell]").first).to_be_visible(timeout=30_000)
+    assert page.evaluate(_NO_SIDEWAYS_SCROLL, "#sizes-ranks") == []
+    page.screenshot(path=str(OUT / "newcomer_sizes.png"), full_page=True)
+
+    # About: every table has a header; no number broken across lines; long clips as the demo does
+    page.get_by_role("tab", name="About").click()
+    heads = page.locator("#about-card table thead").all_inner_texts()
+    assert heads and all(h.strip() for h in heads)
+    assert page.evaluate(_BROKEN_NUMBERS) == []
+    expect(page.locator("#about-demo")).to_contain_text("averaged")
+    page.screenshot(path=str(OUT / "newcomer_about.png"), full_page=True)
+
+    # Phone: every tab reachable, one map at a time on shared axes, toolbar off the legend
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(base)
+    for tab in ("Classify", "Match", "Explore", "Sizes", "About"):
+        expect(page.get_by_role("tab", name=tab)).to_be_visible(timeout=30_000)
+    page.get_by_role("tab", name="Explore").click()
+    page.locator("#explore-draw").click()
+    page.wait_for_selector("#map-small .js-plotly-plot", timeout=60_000)
+    page.locator("#explore-view").get_by_text("smaller size only").click()
+    expect(page.locator("#map-full")).to_be_hidden(timeout=10_000)
+    small = page.locator("#map-small .main-svg").first.bounding_box()
+    assert small["width"] <= 390
+    page.locator("#map-small").hover()
+    assert page.evaluate(_OVERLAP, ["#map-small .modebar", "#map-small .legend"]) is False
+    assert page.evaluate(_OVERLAP, ["#map-small .modebar", "#map-small .gtitle"]) is False
+    page.screenshot(path=str(OUT / "newcomer_phone_explore_small.png"), full_page=True)
+    page.locator("#explore-view").get_by_text(f"size {dims[0]} only").click()
+    expect(page.locator("#map-small")).to_be_hidden(timeout=10_000)
+    page.screenshot(path=str(OUT / "newcomer_phone_explore_full.png"), full_page=True)
+    page.get_by_role("tab", name="About").click()
+    page.screenshot(path=str(OUT / "newcomer_phone_about.png"), full_page=True)
+    page.set_viewport_size({"width": 1400, "height": 900})
+
+    assert page.hosts <= {"127.0.0.1"}, f"the page contacted other hosts: {page.hosts}"
+    assert not page.errors, page.errors

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import socket
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -72,7 +74,7 @@ def classify(
 
 def test_classify_stereo_int16_48k(app, clips):
     demo, client = app
-    info, headline, bars, table = classify(client, demo.engine.full, clips / "stereo48k.wav")
+    info, headline, bars, table, _ = classify(client, demo.engine.full, clips / "stereo48k.wav")
     assert "48 kHz stereo 2.0 s → 16 kHz mono" in info
     assert "Top label" in headline and "untrained" in headline
     assert bars["type"] == "plotly"
@@ -82,15 +84,35 @@ def test_classify_stereo_int16_48k(app, clips):
 def test_classify_every_size_and_cosine_mode(app):
     demo, client = app
     for dim in demo.engine.dims:
-        _, headline, bars, _ = classify(client, dim, demo.engine.gallery.paths[1], mode="cosine")
+        _, headline, bars, *_ = classify(client, dim, demo.engine.gallery.paths[1], mode="cosine")
         assert "cosine similarity" in headline
         assert f"size {dim}" in bars["plot"]
 
 
-def test_classify_long_clip_is_capped_not_refused(app, clips):
+def test_classify_long_clip_is_averaged_over_windows_as_about_says(app, clips):
     demo, client = app
     info, *_ = classify(client, demo.engine.full, clips / "long.wav")
-    assert "first 30 s of 40.0 s" in info
+    assert "40.0 s" in info and "averaged over 2 windows of 30 s" in info
+    about = next(
+        c["props"]["value"]
+        for c in demo.config["components"]
+        if c["props"].get("elem_id") == "about-demo"
+    )
+    assert "averaged" in about and "first 120 s" in about
+
+
+def test_classify_result_downloads_as_csv(app):
+    import csv
+
+    demo, client = app
+    *_, table, path = classify(client, demo.engine.dims[-1], demo.engine.gallery.paths[0])
+    with open(path, newline="") as f:
+        rows = list(csv.reader(f))
+    assert rows[0] == ["clip", "size", "rank", "label", "softmax", "cosine", "prompt"]
+    assert [r[3] for r in rows[1:]] == [r[1] for r in table["data"]]
+    assert {r[1] for r in rows[1:]} == {str(demo.engine.dims[-1])}
+    # written to the app's private download folder, not left in the working directory
+    assert not any(p.suffix == ".csv" for p in Path.cwd().iterdir())
 
 
 @pytest.mark.parametrize(
@@ -119,15 +141,18 @@ def test_classify_bad_labels_and_template(app):
 def test_match_and_search(app, clips):
     demo, client = app
     files = [handle_file(str(clips / "stereo48k.wav")), handle_file(demo.engine.gallery.paths[2])]
-    heat, per_clip, per_cap = client.predict(
-        files, "a tone\nrain", demo.engine.full, api_name="/match"
+    heat, per_clip, per_cap, table = client.predict(
+        files, "a tone, high and steady\nrain", demo.engine.full, api_name="/match"
     )
     assert heat["type"] == "plotly"
+    # captions split by line only: the comma stays inside the first caption
+    assert [r[0] for r in per_cap["data"]] == ["a tone, high and steady", "rain"]
+    with open(table) as f:
+        assert f.readline().strip() == "clip,\"a tone, high and steady\",rain"
     assert [r[0] for r in per_clip["data"]] == [
         "stereo48k.wav",
         demo.engine.gallery.names[2] + ".ogg",
     ]
-    assert [r[0] for r in per_cap["data"]] == ["a tone", "rain"]
     out = client.predict("a dog barking", 4, demo.engine.dims[-1], api_name="/search")
     assert len(out[0]["data"]) == 4 and out[1] is not None
     with pytest.raises(AppError):
@@ -258,3 +283,33 @@ def test_sizes_and_about_read_the_checkpoint_folder(test_model, tmp_path):
     bare = build_demo(test_model, gallery=load_gallery(limit=8), warm=False)
     texts = " ".join(str(c.get("props", {}).get("value")) for c in bare.config["components"])
     assert "No evaluation results shipped with this model" in texts and "Untrained" in texts
+
+
+def test_explore_maps_download_as_offline_html(app):
+    demo, client = app
+    small = demo.engine.dims[-1]
+    paths = client.predict("PCA", small, "label", api_name="/export_maps_html")
+    assert sorted(Path(p).name for p in paths) == sorted(
+        [f"map_PCA_size{demo.engine.full}.html", f"map_PCA_size{small}.html"]
+    )
+    html = Path(paths[0]).read_text()
+    # plotly.js (~4.8 MB) is inside the file, no <script src=...>: it opens offline
+    assert not re.search(r"<script[^>]*\bsrc=", html) and len(html) > 1_000_000
+    assert demo.engine.gallery.names[0] in html
+    # the app's own copies live in one temp folder that its Downloads object removes
+    assert any(demo.downloads.folder.glob("*/*.html"))
+
+
+def test_downloads_folder_prunes_old_files_and_is_removed(tmp_path):
+    import os
+
+    from demo.downloads import MAX_AGE_S, Downloads
+
+    d = Downloads()
+    old = Path(d.csv("a/../b?.csv", ["x"], [[1]]))
+    assert old.parent.parent == d.folder and old.name == "a_.._b_.csv"  # no path escapes
+    os.utime(old, (0, 0))  # older than MAX_AGE_S
+    new = Path(d.csv("c.csv", ["x"], [[2]]))
+    assert not old.exists() and new.exists() and MAX_AGE_S > 0
+    d.cleanup()
+    assert not d.folder.exists()

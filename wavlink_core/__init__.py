@@ -3,7 +3,7 @@
 Quick start::
 
     from wavlink_core import WavLink
-    model = WavLink.from_pretrained("path/to/checkpoint")   # or a preset: "tiny", "base", "small"
+    model = WavLink.from_pretrained("wavlink-tiny")  # shipped trained model, or a checkpoint folder
     a = model.embed_audio(["dog.wav"], dim=64)              # (1, 64) unit-norm float32
     t = model.embed_text(["a dog barking"], dim=64)
     print(model.zero_shot("dog.wav", "dog, rain, siren").top(3))

@@ -14,6 +14,8 @@ import hashlib
 import json
 import logging
 import platform
+import site
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +32,26 @@ FORMAT_VERSION = 1
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
 TOWER_PREFIXES = ("audio.encoder.", "text.model.")
+# Trained models shipped with the project, loadable by name. In a clone they are in assets/; a pip
+# install copies them to <prefix>/share/wavlink/ (pyproject.toml's data-files).
+SHIPPED_MODELS = ("wavlink-tiny", "wavlink-tiny-aut")
+UNTRAINED_SUFFIX = "-untrained"  # "tiny-untrained": the preset with random heads, said out loud
+
+
+def shipped_model_dir(name: str) -> Path | None:
+    """The folder of a shipped trained model (``wavlink-tiny``), in the clone or the install."""
+    if name not in SHIPPED_MODELS:
+        return None
+    prefixes = [sys.prefix, site.USER_BASE, sys.base_prefix]
+    candidates = [Path(__file__).resolve().parent.parent / "assets" / name]
+    candidates += [Path(p) / "share" / "wavlink" / name for p in prefixes if p]
+    return next((c for c in candidates if (c / CONFIG_NAME).is_file()), None)
+
+
+def model_names() -> list[str]:
+    """Every name ``load_pretrained`` takes besides a folder: shipped models first."""
+    untrained = [p + UNTRAINED_SUFFIX for p in PRESETS]
+    return [n for n in SHIPPED_MODELS if shipped_model_dir(n)] + untrained + list(PRESETS)
 
 
 def base_state(model: WavLink) -> dict[str, torch.Tensor]:
@@ -127,17 +149,36 @@ def save_pretrained(
 
 
 def load_pretrained(name_or_path: str | Path, *, device: str | torch.device = "cpu") -> WavLink:
-    """A model from a preset name (base weights, untrained heads) or a checkpoint folder."""
-    if isinstance(name_or_path, str) and name_or_path in PRESETS:
+    """A model from a shipped model's name, a preset name or a checkpoint folder.
+
+    Args:
+        name_or_path: ``"wavlink-tiny"`` (the shipped trained model), ``"tiny-untrained"`` (the
+            preset: pretrained towers, random global token and projections; ``"tiny"`` is the old
+            spelling of the same), or a folder holding config.json + model.safetensors.
+    """
+    name = str(name_or_path)
+    shipped = shipped_model_dir(name) if isinstance(name_or_path, str) else None
+    if shipped is not None:
+        name_or_path = shipped
+    elif isinstance(name_or_path, str) and name in SHIPPED_MODELS:
+        raise CheckpointError(
+            f"{name!r} is a shipped trained model but its files are not installed (looked in the "
+            f"repository's assets/ and <prefix>/share/wavlink/); reinstall the project with pip, "
+            f"or pass a checkpoint folder"
+        )
+    preset = name.removesuffix(UNTRAINED_SUFFIX)
+    if isinstance(name_or_path, str) and preset in PRESETS:
+        hint = f"; the trained model is 'wavlink-{preset}'" if shipped_model_dir(f"wavlink-{preset}") else ""
         log.warning(
-            "preset %r: pretrained towers with an UNTRAINED global token and projections; "
-            "similarity scores are meaningless until the model is trained",
-            name_or_path,
+            "%r is the untrained preset: pretrained towers with a RANDOM global token and "
+            "projections, so similarity scores are meaningless%s",
+            name,
+            hint,
         )
         # Seeded, so the untrained heads (and hence every vector) are the same on every run.
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(0)
-            return WavLink(PRESETS[name_or_path]).to(device)
+            return WavLink(PRESETS[preset]).to(device)
     directory = Path(name_or_path)
     meta = read_config(directory)
     config = WavLinkConfig.from_dict(meta["model"])
@@ -175,7 +216,7 @@ def read_config(directory: Path) -> dict[str, Any]:
     if not path.is_file() or not (directory / WEIGHTS_NAME).is_file():
         raise CheckpointError(
             f"{directory} is not a WavLink checkpoint: expected {CONFIG_NAME} and {WEIGHTS_NAME} "
-            f"(or a preset name: {sorted(PRESETS)})"
+            f"(or a model name: {', '.join(model_names())})"
         )
     try:
         meta = json.loads(path.read_text())

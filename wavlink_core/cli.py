@@ -17,22 +17,34 @@ import numpy as np
 
 from .errors import AudioError, ConfigError, WavLinkError
 
-# Trained weights shipped with the repository (absent until a model is trained and bundled).
+# Trained weights shipped with the repository (or installed with it: checkpoint.shipped_model_dir).
 BUNDLED_MODEL = Path(__file__).resolve().parent.parent / "assets" / "wavlink-tiny"
 BUNDLED_AUT_MODEL = BUNDLED_MODEL.with_name("wavlink-tiny-aut")  # same recipe, Whisper-AuT encoder
 
 
 def default_model() -> str:
-    """$WAVLINK_MODEL, else the bundled trained model, else the untrained ``tiny`` preset."""
+    """$WAVLINK_MODEL, else the shipped trained ``wavlink-tiny``, else the untrained preset."""
+    from .checkpoint import shipped_model_dir
+
     env = os.environ.get("WAVLINK_MODEL")
     if env:
         return env
-    return str(BUNDLED_MODEL) if (BUNDLED_MODEL / "config.json").is_file() else "tiny"
+    return "wavlink-tiny" if shipped_model_dir("wavlink-tiny") else "tiny-untrained"
 
 
 def default_compare_model() -> str | None:
-    """The bundled WavLink on the Whisper-AuT backbone, when it is there (the demo's Explore switch)."""
-    return str(BUNDLED_AUT_MODEL) if (BUNDLED_AUT_MODEL / "config.json").is_file() else None
+    """The shipped WavLink on the Whisper-AuT backbone, when installed (the demo's Explore switch)."""
+    from .checkpoint import shipped_model_dir
+
+    return "wavlink-tiny-aut" if shipped_model_dir("wavlink-tiny-aut") else None
+
+
+def model_dir(name_or_path: str) -> Path | None:
+    """The checkpoint folder behind a model name or path (None for an untrained preset)."""
+    from .checkpoint import shipped_model_dir
+
+    found = shipped_model_dir(name_or_path)
+    return found or (Path(name_or_path) if os.path.isdir(name_or_path) else None)
 
 
 def _load(args: argparse.Namespace):
@@ -118,7 +130,14 @@ def cmd_info(args: argparse.Namespace) -> int:
     from .whisper_weights import WHISPER_SOURCES, locate_whisper
 
     print(f"wavlink_core {__version__}")
-    print("presets:", ", ".join(f"{k} ({v.audio.backbone})" for k, v in PRESETS.items()))
+    from .checkpoint import SHIPPED_MODELS, shipped_model_dir
+
+    shipped = [f"{n} ({shipped_model_dir(n) or 'not installed'})" for n in SHIPPED_MODELS]
+    print("trained models:", ", ".join(shipped))
+    print(
+        "untrained presets:",
+        ", ".join(f"{k}-untrained ({v.audio.backbone})" for k, v in PRESETS.items()),
+    )
     for name, entry in WHISPER_SOURCES.items():
         try:
             where = f"installed ({locate_whisper(name).weight_files[0].parent})"
@@ -187,7 +206,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     def common(sp: argparse.ArgumentParser) -> None:
-        sp.add_argument("--model", default=None, help="checkpoint folder or preset name")
+        sp.add_argument(
+            "--model",
+            default=None,
+            help="wavlink-tiny (trained, the default), a checkpoint folder, or an untrained "
+            "preset (tiny-untrained, base-untrained, small-untrained)",
+        )
         sp.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
         sp.add_argument("--dim", type=int, default=None, help="trained Matryoshka size")
 
