@@ -41,6 +41,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..data.sources import parse_sources
 from ..errors import ConfigError
 from ..losses import ClipLoss, MatryoshkaLoss, SigLipLoss
 from ..matryoshka import truncate
@@ -234,6 +235,7 @@ def _with_cache(batch: dict, feats: dict, split: str) -> dict:
 
 def train(cfg: TrainConfig) -> dict[str, Any]:
     """Run (or resume) one stage; returns a summary (run dir, steps, wall time, final metrics)."""
+    from accelerate.utils import send_to_device
     from torch.utils.data import DataLoader
     from tqdm.auto import tqdm
     from transformers import get_cosine_schedule_with_warmup
@@ -252,12 +254,15 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     if main:
         log.info(report.line())
     model.to(accelerator.device)
-    splits = D.load_splits(cfg)
+    sources = parse_sources(cfg.data, cfg.data_weights, cfg.corpus)
+    stream = _shard_stream(cfg, sources, accelerator)
+    splits = D.stream_splits(cfg) if stream else D.load_splits(cfg, sources)
     audio_frozen = not cfg.audio_weights_train and (
         model.audio.global_token is None or not cfg.train_global_token
     )
-    cache_text = cfg.feature_cache and not cfg.text_weights_train
-    cache_audio = cfg.feature_cache and audio_frozen
+    # Streamed captions and clips are not known up front, so nothing can be cached for them.
+    cache_text = cfg.feature_cache and not cfg.text_weights_train and stream is None
+    cache_audio = cfg.feature_cache and audio_frozen and stream is None
     feats: dict[str, torch.Tensor] = {}
     cache_dir = Path(cfg.cache_dir) if cfg.cache_dir else run / "cache"
     with accelerator.main_process_first():
@@ -282,20 +287,33 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
         with_audio=not cache_audio,
         with_text=not cache_text,
     )
-    sampler = D.EpochSampler(splits.train, seed=cfg.seed, synthetic_weight=cfg.synthetic_weight)
+    sampler = D.EpochSampler(
+        splits.train,
+        seed=cfg.seed,
+        synthetic_weight=cfg.synthetic_weight,
+        source_weights=tuple(s.weight for s in sources),
+    )
     train_ds = D.ClipDataset(splits.train, splits, cfg, train=True, with_audio=not cache_audio)
     val_ds = D.ClipDataset(splits.val, splits, cfg, train=False, with_audio=not cache_audio)
     loader_kw = dict(
         collate_fn=collate, num_workers=cfg.num_workers, persistent_workers=cfg.num_workers > 0
     )
-    train_loader = DataLoader(
-        train_ds,
-        batch_size=cfg.batch_size,
-        sampler=sampler,
-        drop_last=True,
-        generator=torch.Generator().manual_seed(cfg.seed),
-        **loader_kw,
-    )
+    if stream is None:
+        train_loader = DataLoader(
+            train_ds,
+            batch_size=cfg.batch_size,
+            sampler=sampler,
+            drop_last=True,
+            generator=torch.Generator().manual_seed(cfg.seed),
+            **loader_kw,
+        )
+    else:
+        # The stream splits by rank and worker itself (shards.py), so its loader is not prepared
+        # by Accelerate (which would split or dispatch it again); batches arrive whole. Workers
+        # restart each epoch so that they see the position set before iterating.
+        train_loader = DataLoader(
+            stream, batch_size=None, collate_fn=collate, num_workers=cfg.num_workers
+        )
     val_loader = DataLoader(
         val_ds,
         batch_size=cfg.batch_size,
@@ -309,10 +327,10 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     optimizer = torch.optim.AdamW(
         param_groups(model, cfg.weight_decay), lr=cfg.lr, betas=tuple(cfg.betas)
     )
-    step_mod, optimizer, train_loader, val_loader = accelerator.prepare(
-        step_mod, optimizer, train_loader, val_loader
-    )
-    steps_per_epoch = len(train_loader)
+    step_mod, optimizer, val_loader = accelerator.prepare(step_mod, optimizer, val_loader)
+    if stream is None:
+        train_loader = accelerator.prepare(train_loader)
+    steps_per_epoch = len(train_loader) if stream is None else stream.batches_per_epoch
     if steps_per_epoch == 0:
         raise ConfigError(
             f"{len(splits.train)} training clips give no full batch of {cfg.batch_size} "
@@ -329,7 +347,14 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
         optimizer.load_state_dict(blob["optimizer"])
         scheduler.load_state_dict(blob["scheduler"])
         step = int(blob["step"])
-        elapsed_before = json.loads(blob["extra"]).get("wall_s", 0.0)
+        extra = json.loads(blob["extra"])
+        elapsed_before = extra.get("wall_s", 0.0)
+        if stream is not None and extra.get("streams") != len(stream.slots):
+            raise ConfigError(
+                f"cannot resume {run}: it streamed shards through {extra.get('streams')} "
+                f"streams (processes x workers), this launch has {len(stream.slots)}; "
+                "resume with the same number of processes and num_workers"
+            )
         torch.set_rng_state(blob["rng_cpu"])
         if blob["rng_cuda"] and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(blob["rng_cuda"])
@@ -342,6 +367,8 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
                 fh.write(json.dumps(row) + "\n")
 
     sizes = splits.sizes()
+    if stream is not None:
+        sizes.update(train_clips=stream.samples, shards=len(stream.urls))
     if main:
         log.info(
             "stage %s: %s; %d steps/epoch x %s = %d steps (warm-up %d), batch %d x %d processes",
@@ -383,13 +410,23 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
 
     epoch = step // steps_per_epoch
     skip = step % steps_per_epoch
+    seen = _SampleLog(run, accelerator.process_index) if cfg.log_samples else None
+    extra = {"streams": len(stream.slots)} if stream is not None else {}
     while step < halt:
-        train_loader.set_epoch(epoch)
-        sampler.set_epoch(epoch)
-        loader = accelerator.skip_first_batches(train_loader, skip) if skip else train_loader
+        if stream is not None:
+            stream.set_position(epoch, skip)
+            loader = train_loader
+        else:
+            train_loader.set_epoch(epoch)
+            sampler.set_epoch(epoch)
+            loader = accelerator.skip_first_batches(train_loader, skip) if skip else train_loader
         skip = 0
         for batch in loader:
             t0 = time.time()
+            if stream is not None:
+                batch = send_to_device(batch, accelerator.device)
+            if seen is not None:
+                seen.write(step + 1, epoch, batch["keys"])
             batch = _with_cache(batch, feats, "train")
             with accelerator.autocast():
                 out = step_mod(batch)
@@ -429,6 +466,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
                     scheduler,
                     step,
                     elapsed_before + time.time() - t_start,
+                    extra,
                 )
             if step >= halt:
                 break
@@ -440,7 +478,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
         break
     bar.close()
     wall = elapsed_before + time.time() - t_start
-    _save_state(accelerator, run, model, optimizer, scheduler, step, wall)
+    _save_state(accelerator, run, model, optimizer, scheduler, step, wall, extra)
     summary: dict[str, Any] = {
         "run_dir": str(run),
         "step": step,
@@ -465,6 +503,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
             "data": {
                 **sizes,
                 "corpus": str(cfg.corpus),
+                "sources": [dataclasses.asdict(s) for s in sources],
                 "subsets": list(cfg.effective_subsets),
                 "curated": cfg.curated,
                 "synthetic_weight": cfg.synthetic_weight,
@@ -501,7 +540,57 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     return summary
 
 
-def _save_state(accelerator, run, model, optimizer, scheduler, step, wall) -> None:
+def _save_state(accelerator, run, model, optimizer, scheduler, step, wall, extra) -> None:
     if accelerator.is_main_process:
-        save_state(run, model, optimizer, scheduler, step, {"wall_s": wall})
+        save_state(run, model, optimizer, scheduler, step, {"wall_s": wall, **extra})
     accelerator.wait_for_everyone()
+
+
+def _shard_stream(cfg: TrainConfig, sources: list, accelerator):
+    """The rank's :class:`~wavlink_core.data.shards.ShardStream` when the sources are shards,
+    else None; shards mixed with map-style sources are refused with the conversion command."""
+    kinds = {s.kind for s in sources}
+    if "shards" not in kinds:
+        return None
+    if kinds != {"shards"}:
+        other = [s.spec for s in sources if s.kind != "shards"]
+        raise ConfigError(
+            f"shards cannot be mixed with {other} in one run; convert those first with "
+            "python -m wavlink_core.data shard SOURCE --out DIR, then pass every source as shards"
+        )
+    from ..data.shards import ShardStream, StreamSpec
+
+    spec = StreamSpec(
+        cfg.batch_size, cfg.clip_seconds, cfg.random_crop, cfg.seed, cfg.shuffle_buffer
+    )
+    stream = ShardStream(
+        sources,
+        spec,
+        rank=accelerator.process_index,
+        world=accelerator.num_processes,
+        workers=cfg.num_workers,
+    )
+    if accelerator.is_main_process:
+        log.info(
+            "shards: %d files, %d samples, %d streams x %d batches of %d per epoch (%d left over)",
+            len(stream.urls),
+            stream.samples,
+            len(stream.slots),
+            stream.per_slot,
+            cfg.batch_size,
+            stream.unused,
+        )
+    return stream
+
+
+class _SampleLog:
+    """``<run>/samples/rank<r>.jsonl``: the sample ids of every step on this rank (audits which
+    rank saw what; the multi-process test checks the ranks are disjoint)."""
+
+    def __init__(self, run: Path, rank: int):
+        self.path = run / "samples" / f"rank{rank}.jsonl"
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+
+    def write(self, step: int, epoch: int, keys: list[str]) -> None:
+        with self.path.open("a") as fh:
+            fh.write(json.dumps({"step": step, "epoch": epoch, "keys": list(keys)}) + "\n")
