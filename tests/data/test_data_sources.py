@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import FREQS, make_audiocaps, make_class_folders, make_clotho, write_wav
+from data_fixtures import FREQS, make_audiocaps, make_class_folders, make_clotho, write_wav
 
 from wavlink_core.data.sources import detect_kind, parse_sources
 from wavlink_core.errors import ConfigError
