@@ -116,4 +116,9 @@ def hardware(accelerator) -> str:
     n = accelerator.num_processes
     if accelerator.device.type == "cuda":
         return f"{n} x {torch.cuda.get_device_name(accelerator.device)}"
-    return f"{n} x CPU ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, {os.cpu_count()} cores)"
+    return f"{n} x {cpu_line()}"
+
+
+def cpu_line() -> str:
+    """'CPU (x86_64, 2 threads, 2 cores)'."""
+    return f"CPU ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, {os.cpu_count()} cores)"
