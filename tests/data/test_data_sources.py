@@ -177,3 +177,26 @@ def test_training_runs_from_each_kind(kind, tmp_path, shards):
     )
     assert out["val"]["val_clips"] == 4
     assert np.isfinite(out["val"]["val_loss"])
+
+
+@pytest.mark.slow
+def test_cpu_finetune_of_a_checkpoint_on_a_small_folder(tmp_path, capsys):
+    """--init_from on CPU: heads-only defaults for the keys not given; a folder with too few
+    clips is refused with the count it found."""
+    from wavlink_core import PRESETS, WavLink
+    from wavlink_core.checkpoint import save_pretrained
+    from wavlink_core.training.__main__ import main
+
+    ckpt = tmp_path / "ckpt"
+    save_pretrained(WavLink(PRESETS["test"]), ckpt, delta=False)
+    folder = make_class_folders(tmp_path / "mine", 6)
+    run = tmp_path / "run"
+    args = [f"--init_from={ckpt}", f"--data={folder}", f"--output_dir={run}", "--progress=false"]
+    assert main([*args, "--clip_seconds=1", "--epochs=2"]) == 0
+    saved = json.loads((run / "train_config.json").read_text())
+    assert saved["regime"] == "projector" and saved["train_global_token"] is False
+    assert saved["lr"] == 1e-3 and saved["epochs"] == 2  # given keys win
+    capsys.readouterr()
+    small = make_class_folders(tmp_path / "few", 2)
+    assert main([f"--init_from={ckpt}", f"--data={small}", f"--output_dir={tmp_path / 'r2'}"]) == 2
+    assert "holds 6 clips; at least min_clips=16" in capsys.readouterr().err

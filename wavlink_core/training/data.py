@@ -184,18 +184,6 @@ def load_splits(cfg: TrainConfig, sources: list | None = None) -> Splits:
     return Splits(corpus, train, val, captions, {c: i for i, c in enumerate(captions)})
 
 
-def stream_splits(cfg: TrainConfig) -> Splits:
-    """Splits of a streamed (shard) run: no train rows (the stream brings them), val rows from
-    ``val_data`` when given."""
-    from ..data.sources import parse_sources
-
-    val = []
-    if cfg.val_data:
-        val = select(source_rows(cfg, parse_sources(cfg.val_data, (), ""), val=True)[1], cfg, "val")
-    captions = sorted({c for r in val for c in r["captions"]})
-    return Splits(Path("/"), [], val, captions, {c: i for i, c in enumerate(captions)})
-
-
 # ----------------------------------------------------------------------------------------------
 # dataset + sampler
 # ----------------------------------------------------------------------------------------------
