@@ -123,3 +123,21 @@ def test_clotho_captions_survive_conversion(tmp_path):
     samples = list(iter_samples(str(tmp_path / "o" / "shard-000000.tar")))
     assert [len(sample_captions(s)) for s in samples] == [5, 5]
     assert np.frombuffer(samples[0]["flac"][:4], dtype=np.uint8).tobytes() == b"fLaC"
+
+
+def test_fsspec_urls_stream_like_local_shards(tmp_path):
+    """Shards behind an fsspec URL (the in-memory filesystem stands in for s3:// or gs://)."""
+    import fsspec
+
+    root = make_shards(tmp_path / "s", 2, 4)
+    fs = fsspec.filesystem("memory")
+    for p in sorted(root.glob("*.tar")):
+        fs.pipe(f"/wl-test/{p.name}", p.read_bytes())
+    try:
+        url = "memory://wl-test/shard-{000000..000001}.tar"
+        remote = ShardStream([Source(url, "shards")], SPEC, rank=0, world=1, workers=1)
+        local = ShardStream([Source(str(root), "shards")], SPEC, rank=0, world=1, workers=1)
+        assert remote.samples == 8
+        assert keys_of(remote, 0) == keys_of(local, 0)
+    finally:
+        fs.rm("/wl-test", recursive=True)
