@@ -271,7 +271,7 @@ class ShardStream(torch.utils.data.IterableDataset):
     def __iter__(self):
         info = torch.utils.data.get_worker_info()
         worker, n_workers = (info.id, info.num_workers) if info else (0, 1)
-        if n_workers not in (1, self.local) or (info is None and self.local != 1):
+        if n_workers != self.local:
             raise ConfigError(
                 f"the shard stream was planned for {self.local} workers but runs in {n_workers}"
             )
@@ -279,13 +279,23 @@ class ShardStream(torch.utils.data.IterableDataset):
         first = self.start + worker
         if first >= total:
             return
-        local = first % self.local
-        raw = self._raw(self._slot_id(local))
-        skip = (first // self.local) * bs
-        for _ in range(skip):
-            next(raw)
+        slot = self._slot_id(first % self.local)
+        raw = self._raw(slot)
+
+        def take(n: int) -> list[dict]:
+            out = [s for _, s in zip(range(n), raw)]
+            if len(out) < n:
+                names = [self.urls[i].rsplit("/", 1)[-1] for i in self.slots[slot]]
+                raise ConfigError(
+                    f"shards {names} hold fewer samples with audio than their count "
+                    f"({sum(self.counts[i] for i in self.slots[slot])}); fix or delete a stale "
+                    f"{INDEX_FILE} beside them"
+                )
+            return out
+
+        take((first // self.local) * bs)  # resume: skip what this stream already gave
         for _ in range(first, total, self.local):
-            samples = [next(raw) for _ in range(bs)]
+            samples = take(bs)
             items = [self.decode(s) for s in samples]
             good = [it for it in items if it is not None]
             if not good:
