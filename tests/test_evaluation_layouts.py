@@ -29,7 +29,9 @@ def make_esc50(root: Path) -> Path:
             for take in "AB":
                 name = f"{fold}-{100 + fold * 10 + target}-{take}-{target}.wav"
                 wav(root / "audio" / name, f + 20 * fold, seed=fold)
-                lines.append(f"{name},{fold},{target},{cat},False,{100 + fold * 10 + target},{take}")
+                lines.append(
+                    f"{name},{fold},{target},{cat},False,{100 + fold * 10 + target},{take}"
+                )
     (root / "meta").mkdir(parents=True)
     (root / "meta" / "esc50.csv").write_text("\n".join(lines) + "\n")
     return root
@@ -69,7 +71,9 @@ def make_clotho_eval(root: Path, n: int = 3) -> Path:
 
 def make_vggsound(root: Path) -> Path:
     rows = []
-    for i, (label, f) in enumerate((("dog barking", 500.0), ("playing violin, fiddle", 2000.0)) * 3):
+    for i, (label, f) in enumerate(
+        (("dog barking", 500.0), ("playing violin, fiddle", 2000.0)) * 3
+    ):
         yid, start = f"yt{i}", 30 + i
         rows.append(f'{yid},{start},"{label}",test')
         wav(root / "video" / f"{yid}_{start:06d}.wav", f, seed=i)

@@ -83,7 +83,9 @@ def test_table_layouts(tmp_path):
     with pytest.raises(ConfigError, match=r"pairs.jsonl:1: no caption; .*--caption_column"):
         read_table(jl, cfg(tmp_path))
     rows = read_table(jl, cfg(tmp_path, caption_column="description"))
-    assert rows == [{"path": str((jl.parent / "a.wav").resolve()), "captions": ["low hum"], "split": "val"}]
+    assert rows == [
+        {"path": str((jl.parent / "a.wav").resolve()), "captions": ["low hum"], "split": "val"}
+    ]
     none = tmp_path / "none.csv"
     none.write_text("file,caption\nmissing.wav,x\n")
     with pytest.raises(ConfigError, match=r"none of its 1 audio files was found .*--audio_dir"):
@@ -166,7 +168,10 @@ def test_training_runs_from_each_kind(kind, tmp_path, shards):
     }[kind]()
     weights = (1.0, 2.0) if kind == "mixture" else ()
     c = cfg(
-        tmp_path / "run", data=tuple(map(str, data)), data_weights=weights, max_steps=2,
+        tmp_path / "run",
+        data=tuple(map(str, data)),
+        data_weights=weights,
+        max_steps=2,
         val_data=(str(make_clotho(tmp_path / "val", 4)),),
     )
     out = train(c)

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from data_fixtures import make_shards
 
 pytestmark = pytest.mark.slow
@@ -39,7 +38,9 @@ def free_port() -> int:
 
 
 def launch(data: Path, run: Path, **extra) -> None:
-    overrides = [f"--{k}={json.dumps(v) if isinstance(v, bool) else v}" for k, v in {**ARGS, **extra}.items()]
+    overrides = [
+        f"--{k}={json.dumps(v) if isinstance(v, bool) else v}" for k, v in {**ARGS, **extra}.items()
+    ]
     cmd = [
         sys.executable, "-m", "accelerate.commands.launch",
         "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
@@ -74,7 +75,13 @@ def runs(tmp_path_factory):
 def test_ranks_see_disjoint_samples(runs):
     _, whole, _ = runs
     for epoch in (0, 1):
-        keys = [k for r in (0, 1) for row in samples(whole, r) if row["epoch"] == epoch for k in row["keys"]]
+        keys = [
+            k
+            for r in (0, 1)
+            for row in samples(whole, r)
+            if row["epoch"] == epoch
+            for k in row["keys"]
+        ]
         assert len(keys) == len(set(keys)) == 24  # each sample once per epoch, on one rank
     assert [row["step"] for row in samples(whole, 1)] == list(range(1, 9))
 

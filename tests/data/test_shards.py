@@ -145,7 +145,11 @@ def test_fsspec_urls_stream_like_local_shards(tmp_path):
 
 def test_stale_index_is_reported_not_a_silent_short_epoch(tmp_path):
     root = make_shards(tmp_path / "s", 2, 4)
-    (root / "index.json").write_text(json.dumps({"shards": {"shard-000000.tar": 9, "shard-000001.tar": 9}}))
+    (root / "index.json").write_text(
+        json.dumps({"shards": {"shard-000000.tar": 9, "shard-000001.tar": 9}})
+    )
     stream = ShardStream([Source(str(root), "shards")], SPEC, rank=0, world=1, workers=1)
-    with pytest.raises(ConfigError, match=r"fewer samples with audio than their count \(18\).*index.json"):
+    with pytest.raises(
+        ConfigError, match=r"fewer samples with audio than their count \(18\).*index.json"
+    ):
         keys_of(stream, 0)

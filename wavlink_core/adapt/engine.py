@@ -26,7 +26,7 @@ from torch import nn
 from ..errors import ConfigError
 from ..training.engine import param_groups
 from ..training.loop import Stage
-from ..training.run_state import hardware, start_run
+from ..training.run_state import RESUME_FREE_KEYS, hardware, start_run
 from . import data as D
 from .config import DOMAINS, AdaptConfig
 from .seq2seq import (
@@ -43,20 +43,6 @@ log = logging.getLogger(__name__)
 
 BACKBONE_DIR = "backbone"
 CONFIG_FILE = "adapt_config.json"
-# Config keys that may change between an interrupted run and its resumption.
-RESUME_FREE = {
-    "resume",
-    "halt_at_step",
-    "progress",
-    "num_workers",
-    "threads",
-    "val_every",
-    "log_every",
-    "save_every",
-    "output_dir",
-    "device",
-    "val_max_clips",
-}
 
 
 class Seq2SeqStep(nn.Module):
@@ -112,7 +98,10 @@ def train(cfg: AdaptConfig) -> dict[str, Any]:
 
     t_start = time.time()
     accelerator, resuming = start_run(
-        cfg, config_file=CONFIG_FILE, free=RESUME_FREE, gradient_accumulation_steps=cfg.grad_accum
+        cfg,
+        config_file=CONFIG_FILE,
+        free=RESUME_FREE_KEYS,
+        gradient_accumulation_steps=cfg.grad_accum,
     )
     main = accelerator.is_main_process
     run = cfg.run_dir

@@ -56,7 +56,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except WavLinkError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(json.dumps({k: v for k, v in summary.items() if k != "shards"} | {"files": len(summary["shards"])}))
+    print(
+        json.dumps(
+            {k: v for k, v in summary.items() if k != "shards"} | {"files": len(summary["shards"])}
+        )
+    )
     return 0
 
 

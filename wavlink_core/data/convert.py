@@ -93,7 +93,9 @@ def write_shards(
                     skipped += 1
                     continue
                 meta = {"captions": ex.captions, "source": src.spec, "original": ex.original}
-                sink.write({"__key__": f"{written:09d}", "flac": encode_flac(ex.wave), "json": meta})
+                sink.write(
+                    {"__key__": f"{written:09d}", "flac": encode_flac(ex.wave), "json": meta}
+                )
                 name = Path(sink.fname).name
                 counts[name] = counts.get(name, 0) + 1
                 written += 1

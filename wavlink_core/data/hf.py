@@ -108,4 +108,6 @@ def row_audio(row: dict) -> tuple[bytes | str, str]:
         return str(path if path.is_absolute() else Path(row["hf_dir"]) / path), name
     if isinstance(value, str):
         return value, name
-    raise ConfigError(f"{name}: the audio column {row['hf_audio']!r} holds neither bytes nor a path")
+    raise ConfigError(
+        f"{name}: the audio column {row['hf_audio']!r} holds neither bytes nor a path"
+    )

@@ -237,7 +237,9 @@ class ShardStream(torch.utils.data.IterableDataset):
         from webdataset.filters import _shuffle
 
         shards = self.slots[slot]
-        order = np.random.default_rng([self.spec.seed, 17, self.epoch, slot]).permutation(len(shards))
+        order = np.random.default_rng([self.spec.seed, 17, self.epoch, slot]).permutation(
+            len(shards)
+        )
         stream = (s for k in order for s in iter_samples(self.urls[shards[k]]))
         stream = (s for s in stream if sample_audio(s) is not None)
         if self.spec.shuffle_buffer > 1:
@@ -260,7 +262,9 @@ class ShardStream(torch.utils.data.IterableDataset):
         except AudioError as exc:
             log.warning("%s; skipped", exc)
             return None
-        rng = np.random.default_rng([self.spec.seed, 2, self.epoch, caption_hash(ident) & 0xFFFFFFFF])
+        rng = np.random.default_rng(
+            [self.spec.seed, 2, self.epoch, caption_hash(ident) & 0xFFFFFFFF]
+        )
         caption = captions[int(rng.integers(len(captions)))]
         crop = int(round(self.spec.clip_seconds * SAMPLE_RATE))
         if wave.shape[0] > crop:

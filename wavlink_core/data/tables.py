@@ -44,7 +44,9 @@ def read_records(path: Path) -> list[dict[str, Any]]:
             with path.open(newline="", encoding="utf-8") as fh:
                 rows = list(csv.DictReader(fh, delimiter="\t" if suffix == ".tsv" else ","))
         elif suffix == ".jsonl":
-            rows = [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
+            rows = [
+                json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()
+            ]
         else:
             data = json.loads(path.read_text(encoding="utf-8"))
             rows = data.get("data", data.get("clips", [])) if isinstance(data, dict) else data
@@ -109,7 +111,13 @@ def read_table(path: Path, cfg: Any) -> list[dict]:
         where = f"{path}:{n}"
         if audiocaps:
             yid, start = str(rec["youtube_id"]).strip(), str(rec["start_time"]).strip()
-            names = [f"{yid}_{start}", f"{yid}_{start}.000", f"Y{yid}", yid, str(rec["audiocap_id"])]
+            names = [
+                f"{yid}_{start}",
+                f"{yid}_{start}.000",
+                f"Y{yid}",
+                yid,
+                str(rec["audiocap_id"]),
+            ]
         else:
             col = getattr(cfg, "audio_column", None)
             keys = [col.lower()] if col else [c for c in PATH_COLUMNS if rec.get(c)]
@@ -137,7 +145,11 @@ def read_table(path: Path, cfg: Any) -> list[dict]:
     if missing:
         log.warning(
             "%s: %d of %d records have no audio file (e.g. %s in %s); skipped",
-            path, len(missing), len(records), missing[0], [str(d) for d in dirs],
+            path,
+            len(missing),
+            len(records),
+            missing[0],
+            [str(d) for d in dirs],
         )
     if not by_file:
         raise ConfigError(

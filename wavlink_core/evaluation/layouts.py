@@ -94,7 +94,9 @@ def _present(clips: list[Clip], table: Path, total: int, where: list[Path]) -> l
             f"in {[str(d) for d in where]}"
         )
     if len(found) < total:
-        log.warning("%s: %d of %d clips have no audio file; skipped", table, total - len(found), total)
+        log.warning(
+            "%s: %d of %d clips have no audio file; skipped", table, total - len(found), total
+        )
     return found
 
 
@@ -143,7 +145,9 @@ def load_vggsound(table: Path) -> list[Clip]:
     clips = []
     for yid, start, label, _ in rows:
         names = (f"{yid}_{int(start):06d}", f"{yid}_{int(start)}", yid)
-        path = next((files[n] for n in names if n in files), dirs[0] / names[0] if dirs else Path(names[0]))
+        path = next(
+            (files[n] for n in names if n in files), dirs[0] / names[0] if dirs else Path(names[0])
+        )
         # No fold: only the test rows are read (zero-shot is the protocol); a probe on them falls
         # back to a seeded stratified k-fold, which the report names.
         clips.append(Clip(path, normalise_label(label), None, yid))

@@ -24,7 +24,6 @@ import os
 import sys
 from pathlib import Path
 
-
 # Heads only (frozen towers and global token: both feature caches apply), more epochs at a
 # higher rate because a step on cached features costs milliseconds.
 CPU_FINETUNE = {

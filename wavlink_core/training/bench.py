@@ -143,7 +143,13 @@ def write_bench_shards(root: Path, clips: int, seconds: float, per_shard: int = 
     with ShardWriter(str(root / "shard-%06d.tar"), maxcount=per_shard, verbose=0) as sink:
         for i in range(clips):
             sample = {"captions": [caption(i)]}
-            sink.write({"__key__": f"{i:09d}", "flac": encode_flac(synthetic_clip(seconds, i)), "json": sample})
+            sink.write(
+                {
+                    "__key__": f"{i:09d}",
+                    "flac": encode_flac(synthetic_clip(seconds, i)),
+                    "json": sample,
+                }
+            )
             name = Path(sink.fname).name
             counts[name] = counts.get(name, 0) + 1
     (root / INDEX_FILE).write_text(json.dumps({"shards": counts}))
@@ -163,7 +169,9 @@ def bench_loader(shards: Path, seconds: float, batch: int, workers: int) -> dict
     stream = ShardStream([Source(str(shards), "shards")], spec, rank=0, world=1, workers=workers)
     stream.set_position(0)
     text = get_preset("tiny").text
-    collate = Collator(load_tokenizer(text), n_mels=80, max_tokens=text.max_tokens, with_audio=True, with_text=True)
+    collate = Collator(
+        load_tokenizer(text), n_mels=80, max_tokens=text.max_tokens, with_audio=True, with_text=True
+    )
     loader = DataLoader(stream, batch_size=None, collate_fn=collate, num_workers=workers)
     t0 = time.perf_counter()
     n = sum(len(b["keys"]) for b in loader)
@@ -195,7 +203,9 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"machine: {cpu_line()}; torch {torch.__version__}")
     results: dict = {"machine": cpu_line(), "model": [], "loader": []}
-    print("\n| preset | params (M) | batch x s | step (s, median) | clips/s | GFLOPs/clip | GFLOPs/clip at 30 s | GFLOPs/step |")
+    print(
+        "\n| preset | params (M) | batch x s | step (s, median) | clips/s | GFLOPs/clip | GFLOPs/clip at 30 s | GFLOPs/step |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for preset in args.presets:
         r = bench_model(preset, args.batch, args.seconds, args.steps)
@@ -206,16 +216,23 @@ def main(argv: list[str] | None = None) -> int:
             flush=True,
         )
     with tempfile.TemporaryDirectory() as tmp:
-        shards = Path(args.shards) if args.shards else write_bench_shards(
-            Path(tmp) / "shards", args.loader_clips, args.seconds
+        shards = (
+            Path(args.shards)
+            if args.shards
+            else write_bench_shards(Path(tmp) / "shards", args.loader_clips, args.seconds)
         )
-        print(f"\nloader: {shards} ({args.seconds:g}-s crops, batch {args.batch}, log-mel + tokens in the workers)")
+        print(
+            f"\nloader: {shards} ({args.seconds:g}-s crops, batch {args.batch}, log-mel + tokens in the workers)"
+        )
         print("\n| workers | clips | wall (s) | clips/s | clips/s per worker |")
         print("|---|---|---|---|---|")
         for w in args.workers:
             r = bench_loader(shards, args.seconds, args.batch, w)
             results["loader"].append(r)
-            print(f"| {w} | {r['clips']} | {r['wall_s']} | {r['clips_per_s']} | {r['clips_per_s_per_worker']} |", flush=True)
+            print(
+                f"| {w} | {r['clips']} | {r['wall_s']} | {r['clips_per_s']} | {r['clips_per_s_per_worker']} |",
+                flush=True,
+            )
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2))
     return 0

@@ -169,7 +169,9 @@ def load_splits(cfg: TrainConfig, sources: list | None = None) -> Splits:
     """Train and val rows of the map-style sources (default: ``--corpus``/``--data``)."""
     from ..data.sources import parse_sources
 
-    sources = sources if sources is not None else parse_sources(cfg.data, cfg.data_weights, cfg.corpus)
+    sources = (
+        sources if sources is not None else parse_sources(cfg.data, cfg.data_weights, cfg.corpus)
+    )
     corpus, rows = source_rows(cfg, sources)
     if cfg.val_data:
         rows += source_rows(cfg, parse_sources(cfg.val_data, (), ""), val=True)[1]

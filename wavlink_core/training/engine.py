@@ -50,25 +50,13 @@ from . import stream as S
 from .config import TrainConfig
 from .loop import Stage
 from .regimes import apply_regime, export_model, set_modes
-from .run_state import hardware, start_run
+from .run_state import RESUME_FREE_KEYS, hardware, start_run
 
 log = logging.getLogger(__name__)
 
 MODEL_DIR, CONFIG_FILE = "model", "train_config.json"
-# Config keys that may change between an interrupted run and its resumption.
-RESUME_FREE = {
-    "resume",
-    "halt_at_step",
-    "progress",
-    "num_workers",
-    "threads",
-    "val_every",
-    "log_every",
-    "save_every",
-    "output_dir",
-    "device",
-    "val_max_clips",
-}
+# Bookkeeping keys that may change when a run is resumed (the shared set, plus the sample log).
+RESUME_FREE = RESUME_FREE_KEYS | {"log_samples"}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -412,7 +400,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     summary.update(report.to_dict())
     if summary["halted"]:
         return summary
-    step, total, wall, val_metrics = stage.step, stage.total, stage.wall, stage.val_metrics
+    step, wall, val_metrics = stage.step, stage.wall, stage.val_metrics
     if main:
         exported = export_model(model)
         exported.training_info = {

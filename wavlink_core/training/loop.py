@@ -175,7 +175,9 @@ class Stage:
         }
         if self.step < self.total:
             if self.main:
-                log.info("halted at step %d of %d; resume with --resume=true", self.step, self.total)
+                log.info(
+                    "halted at step %d of %d; resume with --resume=true", self.step, self.total
+                )
             return summary
         if not self.val_metrics:
             run_val()

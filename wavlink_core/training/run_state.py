@@ -20,6 +20,22 @@ from ..errors import ConfigError
 STATE_DIR = "state"
 STATE_WEIGHTS, STATE_FILE = "trainable.safetensors", "resume.pt"
 METRICS = "metrics.jsonl"
+# Config keys that may change between an interrupted run and its resumption (both trainers).
+RESUME_FREE_KEYS = frozenset(
+    {
+        "resume",
+        "halt_at_step",
+        "progress",
+        "num_workers",
+        "threads",
+        "val_every",
+        "log_every",
+        "save_every",
+        "output_dir",
+        "device",
+        "val_max_clips",
+    }
+)
 
 
 def save_state(run: Path, model: nn.Module, optimizer, scheduler, step: int, extra: dict) -> None:
