@@ -205,3 +205,22 @@ def test_cpu_finetune_of_a_checkpoint_on_a_small_folder(tmp_path, capsys):
     small = make_class_folders(tmp_path / "few", 2)
     assert main([f"--init_from={ckpt}", f"--data={small}", f"--output_dir={tmp_path / 'r2'}"]) == 2
     assert "holds 6 clips; at least min_clips=16" in capsys.readouterr().err
+
+
+def test_a_bad_file_in_training_is_replaced_not_fatal(tmp_path, caplog):
+    from wavlink_core.training import data as D
+
+    folder = make_class_folders(tmp_path / "f", 2)
+    bad = folder / "Rain" / "0.wav"
+    bad.write_bytes(b"RIFF not really a wav file")
+    c = cfg(tmp_path, data=(str(folder),), val_fraction=0.0)
+    splits = D.load_splits(c)
+    i = next(k for k, r in enumerate(splits.train) if r["path"] == str(bad.resolve()))
+    ds = D.ClipDataset(splits.train, splits, c, train=True)
+    item = ds[(i, 0, 0)]
+    assert item["key"] != str(bad.resolve()) and item["wave"].size > 0
+    assert item["caption"] == splits.train[item["clip"]]["captions"][0]  # its own caption
+    assert "0.wav" in caplog.text and "in its place" in caplog.text
+    val = D.ClipDataset(splits.train, splits, c, train=False)
+    with pytest.raises(Exception, match="0.wav"):
+        val[(i, 0, 0)]

@@ -48,9 +48,18 @@ def launch(data: Path, run: Path, **extra) -> None:
         "--mixed_precision", "no", "--dynamo_backend", "no",
         "-m", "wavlink_core.train", f"--data={data}", f"--output_dir={run}", *overrides,
     ]  # fmt: skip
-    env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
+    # Nothing distributed from this test process leaks into the launch (ranks, ports, accelerate).
+    leaks = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
+    env = {
+        k: v for k, v in os.environ.items() if k not in leaks and not k.startswith("ACCELERATE_")
+    }
+    env.update(CUDA_VISIBLE_DEVICES="", OMP_NUM_THREADS="1", HF_HUB_OFFLINE="1")
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    # The first traceback names the rank that failed; the tail shows how the launcher ended.
+    first = proc.stderr.find("Traceback")
+    assert proc.returncode == 0, (
+        proc.stderr[max(first, 0) :][:4000] + "\n...\n" + proc.stderr[-1500:]
+    )
 
 
 def samples(run: Path, rank: int) -> list[dict]:

@@ -33,7 +33,7 @@ from torch.utils.data import Dataset, Sampler
 
 from ..audio import SAMPLE_RATE
 from ..data.sources import read_wave
-from ..errors import ConfigError
+from ..errors import AudioError, ConfigError
 from ..features import batch_log_mel
 from .config import TrainConfig
 
@@ -273,6 +273,18 @@ class ClipDataset(Dataset):
 
     def __getitem__(self, key) -> dict[str, Any]:
         i, epoch, draw = key if isinstance(key, tuple) else (key, 0, 0)
+        if not (self.train and self.with_audio):
+            return self._item(i, epoch, draw)  # validation and caches: a bad file stops the run
+        # Training: an undecodable file gives way to the next clip of the list (with that clip's
+        # own caption), so one bad file never sinks a batch; the batch keeps its size.
+        for step in range(len(self.rows)):
+            try:
+                return self._item((i + step) % len(self.rows), epoch, draw)
+            except AudioError as exc:
+                log.warning("%s; training on the next clip in its place", exc)
+        raise ConfigError(f"none of the {len(self.rows)} training clips can be decoded")
+
+    def _item(self, i: int, epoch: int, draw: int) -> dict[str, Any]:
         row = self.rows[i]
         rng = _rng(self.seed, 2, epoch, i, draw)
         caps = row["captions"]
