@@ -229,8 +229,9 @@ def test_loss_decreases_on_toy_problem(corpus, tmp_path):
 def test_projector_feature_cache_and_round_trip(corpus, tmp_path):
     """Both towers frozen (mean pooling: no global token) -> only the heads train, on cached rows."""
     from wavlink_core import load_pretrained
-    from wavlink_core.training.engine import build_model, load_state, train
+    from wavlink_core.training.engine import build_model, train
     from wavlink_core.training.regimes import apply_regime
+    from wavlink_core.training.run_state import load_state
 
     cfg = cfg_for(
         corpus, tmp_path / "run", regime="projector", audio_pooling="mean", epochs=3, lr=1e-2
@@ -273,8 +274,9 @@ def test_regimes(corpus, tmp_path, regime, scope, trains):
     from safetensors.torch import load_file
 
     from wavlink_core import load_pretrained
-    from wavlink_core.training.engine import build_model, load_state, train
+    from wavlink_core.training.engine import build_model, train
     from wavlink_core.training.regimes import apply_regime
+    from wavlink_core.training.run_state import load_state
 
     cfg = cfg_for(corpus, tmp_path / "run", regime=regime, scope=scope, max_steps=2, lr=1e-2)
     start = initial_state(cfg)

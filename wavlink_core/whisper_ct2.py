@@ -16,11 +16,10 @@ import numpy as np
 
 from wavlink_core.ct2 import Ct2Model
 from wavlink_core.errors import CheckpointError, ConfigError
+from wavlink_core.whisper_source import WhisperSource
 
 if TYPE_CHECKING:
     import transformers
-
-    from wavlink_core.whisper_weights import WhisperSource
 
 logger = logging.getLogger(__name__)
 

@@ -30,6 +30,7 @@ import numpy as np
 from wavlink_core.ct2 import read_ct2_model
 from wavlink_core.errors import CheckpointError, ConfigError
 from wavlink_core.whisper_ct2 import ct2_to_hf, whisper_sinusoids  # noqa: F401 (re-exported)
+from wavlink_core.whisper_source import WhisperSource
 
 if TYPE_CHECKING:
     import torch
@@ -71,27 +72,6 @@ WHISPER_SOURCES: dict[str, RegistryEntry] = {
     "base": _split_packages("base"),
     "small": _split_packages("small"),
 }
-
-
-@dataclass(frozen=True)
-class WhisperSource:
-    """Files of one Whisper checkpoint (nothing read yet).
-
-    Attributes:
-        name: What the caller asked for (registry name, path or hub id).
-        kind: ``"ct2"`` or ``"hf"``.
-        weight_files: ``model.bin`` or its parts in order (ct2), ``*.safetensors`` (hf).
-        config_path: CTranslate2 or HF ``config.json``, None if absent.
-        tokenizer_path: ``tokenizer.json``, None if absent.
-        vocabulary_path: CTranslate2 ``vocabulary.json`` / ``.txt``, None if absent.
-    """
-
-    name: str
-    kind: str
-    weight_files: tuple[Path, ...]
-    config_path: Path | None
-    tokenizer_path: Path | None
-    vocabulary_path: Path | None = None
 
 
 def locate_whisper(name_or_path: str | Path) -> WhisperSource:

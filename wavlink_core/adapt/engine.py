@@ -1,4 +1,4 @@
-"""The Whisper-AuT adaptation loop, on the same Accelerate engine as WavLink training.
+"""The Whisper-AuT adaptation, on the loop WavLink training runs (``training.loop.Stage``).
 
 Per step: log-mel (30-s windows, or dynamic length) -> full Whisper, teacher-forced -> mean
 cross-entropy over target tokens -> backward -> grad clip -> AdamW (no decay on biases and norms,
@@ -16,7 +16,6 @@ backbone folder, ``<run>/backbone`` (see :func:`~.seq2seq.save_backbone`).
 from __future__ import annotations
 
 import datetime
-import json
 import logging
 import time
 from typing import Any
@@ -26,7 +25,8 @@ from torch import nn
 
 from ..errors import ConfigError
 from ..training.engine import param_groups
-from ..training.run_state import hardware, load_state, save_state, start_run
+from ..training.loop import Stage
+from ..training.run_state import RESUME_FREE_KEYS, hardware, start_run
 from . import data as D
 from .config import DOMAINS, AdaptConfig
 from .seq2seq import (
@@ -42,21 +42,7 @@ from .seq2seq import (
 log = logging.getLogger(__name__)
 
 BACKBONE_DIR = "backbone"
-METRICS, CONFIG_FILE = "metrics.jsonl", "adapt_config.json"
-# Config keys that may change between an interrupted run and its resumption.
-RESUME_FREE = {
-    "resume",
-    "halt_at_step",
-    "progress",
-    "num_workers",
-    "threads",
-    "val_every",
-    "log_every",
-    "save_every",
-    "output_dir",
-    "device",
-    "val_max_clips",
-}
+CONFIG_FILE = "adapt_config.json"
 
 
 class Seq2SeqStep(nn.Module):
@@ -109,12 +95,13 @@ def validate(step_mod: Seq2SeqStep, loader, accelerator, cfg: AdaptConfig) -> di
 def train(cfg: AdaptConfig) -> dict[str, Any]:
     """Run (or resume) one adaptation; returns a summary (steps, wall time, losses, backbone dir)."""
     from torch.utils.data import DataLoader
-    from tqdm.auto import tqdm
-    from transformers import get_cosine_schedule_with_warmup
 
     t_start = time.time()
     accelerator, resuming = start_run(
-        cfg, config_file=CONFIG_FILE, free=RESUME_FREE, gradient_accumulation_steps=cfg.grad_accum
+        cfg,
+        config_file=CONFIG_FILE,
+        free=RESUME_FREE_KEYS,
+        gradient_accumulation_steps=cfg.grad_accum,
     )
     main = accelerator.is_main_process
     run = cfg.run_dir
@@ -165,26 +152,9 @@ def train(cfg: AdaptConfig) -> dict[str, Any]:
     step_mod, optimizer, train_loader, val_loader = accelerator.prepare(
         step_mod, optimizer, train_loader, val_loader
     )
-    total = cfg.max_steps or cfg.epochs * steps_per_epoch
-    warmup = int(round(cfg.warmup_ratio * total))
-    scheduler = get_cosine_schedule_with_warmup(optimizer, warmup, total)
-    trainable = [p for p in model.parameters() if p.requires_grad]
-
-    step, elapsed_before = 0, 0.0
+    stage = Stage(cfg, accelerator, model, optimizer, steps_per_epoch, "adapt", t_start)
     if resuming:
-        blob = load_state(run, model)
-        optimizer.load_state_dict(blob["optimizer"])
-        scheduler.load_state_dict(blob["scheduler"])
-        step = int(blob["step"])
-        elapsed_before = json.loads(blob["extra"]).get("wall_s", 0.0)
-        torch.set_rng_state(blob["rng_cpu"])
-        if blob["rng_cuda"] and torch.cuda.is_available():
-            torch.cuda.set_rng_state_all(blob["rng_cuda"])
-
-    def log_row(row: dict) -> None:
-        if main:
-            with (run / METRICS).open("a") as fh:
-                fh.write(json.dumps(row) + "\n")
+        stage.resume()
 
     sizes = data.sizes()
     if main:
@@ -195,113 +165,44 @@ def train(cfg: AdaptConfig) -> dict[str, Any]:
             sizes,
             steps_per_epoch,
             cfg.epochs if not cfg.max_steps else "-",
-            total,
-            warmup,
+            stage.total,
+            stage.warmup,
             cfg.batch_size,
             cfg.grad_accum,
             world,
             D.expected_repeats(data, cfg),
-            f"; resumed at step {step}" if resuming else "",
+            f"; resumed at step {stage.step}" if resuming else "",
         )
-    halt = min(total, cfg.halt_at_step or total)
-    bar = tqdm(
-        total=total,
-        initial=step,
-        desc="adapt",
-        disable=not (main and cfg.progress),
-        dynamic_ncols=True,
-    )
-    val_metrics: dict[str, float] = {}
-    t_loop = time.time()
-    step_times: list[float] = []
     module = step_mod.module if hasattr(step_mod, "module") else step_mod
 
-    def run_val() -> None:
-        nonlocal val_metrics
-        if data.val:
-            val_metrics = validate(module, val_loader, accelerator, cfg)
-            log_row({"kind": "val", "step": step, **val_metrics})
-
-    def checkpoint() -> None:
-        if main:
-            save_state(
-                run,
-                model,
-                optimizer,
-                scheduler,
-                step,
-                {"wall_s": elapsed_before + time.time() - t_start},
-            )
-        accelerator.wait_for_everyone()
-
-    epoch = step // steps_per_epoch
-    skip = (step % steps_per_epoch) * cfg.grad_accum
-    while step < halt:
+    def epoch_batches(epoch: int, skip: int):
         train_loader.set_epoch(epoch)
         sampler.set_epoch(epoch)
-        loader = accelerator.skip_first_batches(train_loader, skip) if skip else train_loader
-        skip = 0
-        t0 = time.time()
-        for batch in loader:
-            with accelerator.accumulate(step_mod):
-                with accelerator.autocast():
-                    out = step_mod(batch)
-                accelerator.backward(out["loss"])
-                if accelerator.sync_gradients and cfg.grad_clip > 0:
-                    accelerator.clip_grad_norm_(trainable, cfg.grad_clip)
-                optimizer.step()  # Accelerate skips it (and zero_grad) between accumulation steps
-                optimizer.zero_grad(set_to_none=True)
-            if not accelerator.sync_gradients:
-                continue
-            scheduler.step()
-            step += 1
-            dt = time.time() - t0
-            step_times.append(dt)
-            if step % cfg.log_every == 0 or step == halt:
-                row = {
-                    "kind": "train",
-                    "step": step,
-                    "epoch": epoch,
-                    "loss": float(out["loss"].detach()),
-                    "tokens": int(out["tokens"].sum()),
-                    "lr": scheduler.get_last_lr()[0],
-                    "step_time_s": round(dt, 4),
-                    "elapsed_s": round(time.time() - t_loop, 2),
-                }
-                log_row(row)
-                bar.set_postfix(loss=f"{row['loss']:.3f}", lr=f"{row['lr']:.2e}", refresh=False)
-            bar.update(1)
-            if cfg.val_every and step % cfg.val_every == 0:
-                run_val()
-            if cfg.save_every and step % cfg.save_every == 0 and step < halt:
-                checkpoint()
-            if step >= halt:
-                break
-            t0 = time.time()
-        else:
-            if not cfg.val_every:
-                run_val()
-            epoch += 1
-            continue
-        break
-    bar.close()
-    wall = elapsed_before + time.time() - t_start
-    checkpoint()
-    summary: dict[str, Any] = {
-        "run_dir": str(run),
-        "step": step,
-        "total_steps": total,
-        "wall_s": round(wall, 1),
-        "mean_step_s": round(sum(step_times) / len(step_times), 4) if step_times else None,
-        "halted": step < total,
-        "examples": sizes,
-    }
-    if step < total:
-        if main:
-            log.info("halted at step %d of %d; resume with --resume=true", step, total)
+        skip *= cfg.grad_accum  # micro-batches
+        return accelerator.skip_first_batches(train_loader, skip) if skip else train_loader
+
+    def train_step(batch):
+        with accelerator.accumulate(step_mod):
+            with accelerator.autocast():
+                out = step_mod(batch)
+            accelerator.backward(out["loss"])
+            if accelerator.sync_gradients and cfg.grad_clip > 0:
+                accelerator.clip_grad_norm_(stage.trainable, cfg.grad_clip)
+            optimizer.step()  # Accelerate skips it (and zero_grad) between accumulation steps
+            optimizer.zero_grad(set_to_none=True)
+        return out if accelerator.sync_gradients else None
+
+    def describe(out) -> dict:
+        return {"loss": float(out["loss"].detach()), "tokens": int(out["tokens"].sum())}
+
+    def run_val() -> dict:
+        return validate(module, val_loader, accelerator, cfg) if data.val else {}
+
+    summary = stage.run_loop(epoch_batches, train_step, describe, run_val)
+    summary["examples"] = sizes
+    if summary["halted"]:
         return summary
-    if not val_metrics:
-        run_val()
+    step, wall, val_metrics, warmup = stage.step, stage.wall, stage.val_metrics, stage.warmup
     backbone = run / BACKBONE_DIR
     if main:
         provenance = {

@@ -11,7 +11,8 @@ DESCRIPTION = """Evaluate a WavLink model on one dataset folder (or manifest), a
 Matryoshka size: zero-shot classification, text<->audio retrieval (LAION-CLAP R@K), and
 linear probes (Whisper-AuT protocol) on the WavLink embedding and on mean-pooled Whisper
 encoder states. Layouts are detected from the folder (class folders, ESC-10, US8K, FSDD
-recordings/, Clotho captions.csv, manifest.csv/json/jsonl)."""
+recordings/, Clotho captions.csv, manifest.csv/json/jsonl) and the publishers' layouts of
+ESC-50, UrbanSound8K, AudioCaps, Clotho and VGGSound, each with its standard protocol."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -107,7 +108,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     tasks = TASKS if args.task == "all" else (args.task,)
     probe_options = {
         "features": args.probe_features,
-        "cv": args.cv,
+        "cv": args.cv or dataset.probe_cv,
         "n_splits": args.folds,
         "seed": args.seed,
         "grouped": not args.no_groups,

@@ -11,6 +11,8 @@ A set is a list of :class:`Clip` (audio path, label, fold/split, group, captions
 * ``clotho``  -- ``captions.csv`` (file_name, caption_1..caption_5) with the audio in ``audio/``.
 * ``manifest`` -- a CSV / JSON / JSONL file with ``path`` and ``label`` [, ``fold``, ``group``] or
   ``caption_1..caption_K`` columns; relative paths are relative to the manifest.
+* ``esc50``, ``urbansound8k``, ``audiocaps``, ``clotho`` (official evaluation CSV), ``vggsound``
+  -- the publishers' own layouts and protocols, in :mod:`.layouts`.
 
 :func:`load_dataset` detects the layout from the folder's structure unless told.
 """
@@ -26,7 +28,19 @@ from pathlib import Path
 from ..audio import AUDIO_EXTENSIONS as AUDIO_EXTS
 from ..templates import check_template
 
-DATASET_TYPES = ("auto", "folder", "esc10", "us8k", "fsdd", "clotho", "manifest")
+DATASET_TYPES = (
+    "auto",
+    "folder",
+    "esc10",
+    "us8k",
+    "fsdd",
+    "clotho",
+    "manifest",
+    "esc50",
+    "urbansound8k",
+    "audiocaps",
+    "vggsound",
+)
 SOUND_TEMPLATE = "This is a sound of {}."
 DEFAULT_TEMPLATES = {"fsdd": "a person saying the number {}."}
 MANIFEST_NAMES = ("manifest.csv", "manifest.jsonl", "manifest.json")
@@ -56,6 +70,7 @@ class Dataset:
     clips: list[Clip]
     template: str = SOUND_TEMPLATE
     root: str = ""
+    probe_cv: bool = False  # the layout's probe protocol is cross-validation over all folds
 
     @property
     def classes(self) -> list[str]:
@@ -187,10 +202,15 @@ def load_manifest(path: Path, audio_dir: Path | None = None) -> list[Clip]:
 
 def detect_type(root: Path) -> str:
     """The layout of ``root`` (see the module docstring), judged by structure alone."""
-    if root.is_file():
-        return "manifest"
+    from .layouts import detect_layout
+
     if (root / "captions.csv").is_file():
         return "clotho"
+    found = detect_layout(root)
+    if found is not None:
+        return found[0]
+    if root.is_file():
+        return "manifest"
     if any((root / n).is_file() for n in MANIFEST_NAMES):
         return "manifest"
     rec = root / "recordings" if (root / "recordings").is_dir() else root
@@ -220,14 +240,21 @@ def load_dataset(
         raise FileNotFoundError(f"{root}: no such dataset folder or manifest")
     if dataset_type not in DATASET_TYPES:
         raise ValueError(f"dataset_type={dataset_type!r}; choose one of {DATASET_TYPES}")
+    from .layouts import LOADERS, PROBE_CV, detect_layout, layout_help
+
     kind = detect_type(root) if dataset_type == "auto" else dataset_type
     if kind in ("folder", "esc10", "us8k"):
         clips = load_class_folders(root, kind)
     elif kind == "fsdd":
         clips = load_fsdd(root)
-    elif kind == "clotho":
+    elif kind == "clotho" and (root / "captions.csv").is_file():
         audio = root / "audio" if (root / "audio").is_dir() else root
         clips = load_manifest(root / "captions.csv", audio)
+    elif kind in LOADERS:
+        found = detect_layout(root)
+        if found is None or found[0] != kind:
+            raise ValueError(f"{root}: not the {kind} layout ({layout_help(kind)})")
+        clips = LOADERS[kind](found[1])
     elif kind == "manifest":
         file = (
             root
@@ -240,4 +267,4 @@ def load_dataset(
     template = template or DEFAULT_TEMPLATES.get(kind, SOUND_TEMPLATE)
     check_template(template)
     name = (root.stem if root.is_file() else root.resolve().name) or kind
-    return Dataset(name, kind, clips, template, str(root))
+    return Dataset(name, kind, clips, template, str(root), PROBE_CV.get(kind, False))

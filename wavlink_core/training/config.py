@@ -95,7 +95,19 @@ class TrainConfig(JsonConfig):
     # an adapted encoder from `python -m wavlink_core.adapt` (<run>/backbone).
     audio_backbone: str | None = None
     # --- data --------------------------------------------------------------------------------
-    corpus: str = ""  # corpus dir; manifest paths are relative to it
+    corpus: str = ""  # corpus dir; manifest paths are relative to it (alias of one --data entry)
+    # Sources of any kind (wavlink_core.data.sources): corpus, table, folder, hf, shards.
+    data: tuple[str, ...] = ()
+    data_weights: tuple[float, ...] = ()  # expected passes over each source per epoch (default 1)
+    val_data: tuple[str, ...] = ()  # validation sources (default: split column or a holdout)
+    val_fraction: float = 0.05  # seeded holdout of sources without a split (>= 10 clips)
+    caption_column: str | None = None  # table / HF column with the caption(s), when not obvious
+    audio_column: str | None = None  # table / HF column with the audio, when not obvious
+    audio_dir: str | None = None  # where a table's audio files are, when not beside it
+    folder_template: str = "This is a sound of {}."  # class folder name -> caption
+    min_clips: int = 16  # refuse sources with fewer training clips than this
+    shuffle_buffer: int = 1000  # samples in each shard stream's shuffle buffer
+    log_samples: bool = False  # write the sample ids of every step to <run>/samples/rank<r>.jsonl
     manifest: str = "manifest.jsonl"  # relative to corpus (or absolute)
     stage: str = "stage1"
     subsets: tuple[str, ...] = ()  # keep only these subsets (empty: all)
@@ -195,6 +207,14 @@ class TrainConfig(JsonConfig):
             value = getattr(self, name)
             if value is not None and value <= 0:
                 raise ConfigError(f"{name}={value} must be > 0 or null")
+        if not 0 <= self.val_fraction < 1:
+            raise ConfigError(f"val_fraction={self.val_fraction} must lie in [0, 1)")
+        from ..templates import check_template
+
+        try:
+            check_template(self.folder_template)
+        except ValueError as exc:
+            raise ConfigError(f"folder_template: {exc}") from exc
         if self.val_every < 0 or self.save_every < 0 or self.num_workers < 0:
             raise ConfigError("val_every, save_every and num_workers must be >= 0")
 

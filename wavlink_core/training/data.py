@@ -31,8 +31,9 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, Sampler
 
-from ..audio import SAMPLE_RATE, load_audio
-from ..errors import ConfigError
+from ..audio import SAMPLE_RATE
+from ..data.sources import read_wave
+from ..errors import AudioError, ConfigError
 from ..features import batch_log_mel
 from .config import TrainConfig
 
@@ -99,7 +100,7 @@ def select(rows: list[dict], cfg: TrainConfig, split: str) -> list[dict]:
             continue
         if split == "train" and cfg.synthetic_weight == 0 and row.get("synthetic", False):
             continue
-        if float(row.get("duration", 0.0)) < cfg.min_seconds:
+        if row.get("duration") is not None and float(row["duration"]) < cfg.min_seconds:
             continue
         out.append(row)
     limit = cfg.max_clips if split == "train" else cfg.val_max_clips
@@ -121,22 +122,65 @@ class Splits:
 
     def sizes(self) -> dict[str, Any]:
         syn = sum(bool(r.get("synthetic")) for r in self.train)
-        return {
+        known = [float(r["duration"]) for r in self.train if r.get("duration") is not None]
+        out = {
             "train_clips": len(self.train),
             "train_synthetic_clips": syn,
             "val_clips": len(self.val),
-            "train_hours": round(sum(float(r["duration"]) for r in self.train) / 3600, 3),
+            # durations are known for corpus rows; other sources are not probed up front
+            "train_hours": round(sum(known) / 3600, 3) if len(known) == len(self.train) else None,
             "captions": len(self.captions),
         }
+        sources = {r.get("source", 0) for r in self.train}
+        if len(sources) > 1:
+            out["train_clips_per_source"] = [
+                sum(r.get("source", 0) == s for r in self.train) for s in sorted(sources)
+            ]
+        return out
 
 
-def load_splits(cfg: TrainConfig) -> Splits:
-    corpus, rows = read_manifest(cfg)
+def source_rows(cfg: TrainConfig, sources: list, *, val: bool = False) -> tuple[Path, list[dict]]:
+    """Rows of map-style ``sources`` (``wavlink_core.data.sources``) and the folder relative
+    paths are joined to (the first source when it is a corpus; others' paths are absolute)."""
+    from ..data.sources import holdout, load_rows
+
+    rows: list[dict] = []
+    for i, src in enumerate(sources):
+        got = load_rows(src, i, cfg)
+        if not val and len(got) < cfg.min_clips:
+            raise ConfigError(
+                f"data source {src.spec} ({src.kind}) holds {len(got)} clips; at least "
+                f"min_clips={cfg.min_clips} are needed to train (add clips, or lower --min_clips)"
+            )
+        for row in got:
+            if val:
+                row["split"] = "val"
+        rows += got
+    if not val and not cfg.val_data:
+        holdout(rows, cfg.val_fraction, cfg.seed)
+    elif not val:
+        for row in rows:
+            row.setdefault("split", "train")
+    root = Path(sources[0].spec) if sources and sources[0].kind == "corpus" else Path("/")
+    return root, rows
+
+
+def load_splits(cfg: TrainConfig, sources: list | None = None) -> Splits:
+    """Train and val rows of the map-style sources (default: ``--corpus``/``--data``)."""
+    from ..data.sources import parse_sources
+
+    sources = (
+        sources if sources is not None else parse_sources(cfg.data, cfg.data_weights, cfg.corpus)
+    )
+    corpus, rows = source_rows(cfg, sources)
+    if cfg.val_data:
+        rows += source_rows(cfg, parse_sources(cfg.val_data, (), ""), val=True)[1]
     train, val = select(rows, cfg, "train"), select(rows, cfg, "val")
     if not train:
         raise ConfigError(
             f"no training clips left after the filters (subsets={cfg.effective_subsets}, "
-            f"categories={cfg.categories}, curated={cfg.curated}) in {cfg.corpus}"
+            f"categories={cfg.categories}, curated={cfg.curated}) in "
+            f"{[s.spec for s in sources]}"
         )
     captions = sorted({c for r in train + val for c in r["captions"]})
     return Splits(corpus, train, val, captions, {c: i for i, c in enumerate(captions)})
@@ -152,31 +196,50 @@ class EpochSampler(Sampler):
     gives each row once, in order."""
 
     def __init__(
-        self, rows: list[dict], *, seed: int, synthetic_weight: float = 1.0, shuffle: bool = True
+        self,
+        rows: list[dict],
+        *,
+        seed: int,
+        synthetic_weight: float = 1.0,
+        shuffle: bool = True,
+        source_weights: tuple[float, ...] = (),
     ):
         self.seed, self.shuffle = seed, shuffle
-        self.real = [i for i, r in enumerate(rows) if not r.get("synthetic", False)]
-        self.syn = [i for i, r in enumerate(rows) if r.get("synthetic", False)]
-        self.n_syn = round(synthetic_weight * len(self.syn)) if shuffle else len(self.syn)
+        self.n_rows = len(rows)
+        # A row's weight is its source's (--data_weights) times synthetic_weight if synthetic.
+        # Real rows of weight 1 appear exactly once; every other (weight, synthetic) group gets
+        # round(weight * size) draws, whole passes first then a seeded part of one more.
+        groups: dict[tuple[float, bool], list[int]] = {}
+        for i, r in enumerate(rows):
+            w = source_weights[r.get("source", 0)] if source_weights else 1.0
+            syn = bool(r.get("synthetic", False))
+            groups.setdefault((w * (synthetic_weight if syn else 1.0), syn), []).append(i)
+        self.real = groups.pop((1.0, False), [])
+        self.drawn = [
+            (idx, round(w * len(idx)) if shuffle else len(idx))
+            for (w, _), idx in sorted(groups.items(), key=lambda kv: (kv[0][1], kv[0][0]))
+        ]
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = int(epoch)
 
     def __len__(self) -> int:
-        return len(self.real) + self.n_syn
+        return len(self.real) + sum(n for _, n in self.drawn)
 
     def __iter__(self):
         if not self.shuffle:
-            for i in sorted(self.real + self.syn):
+            for i in range(self.n_rows):
                 yield (i, 0, 0)
             return
         rng = _rng(self.seed, 1, self.epoch)
         keys = [(i, 0) for i in self.real]
-        if self.syn and self.n_syn:
-            reps = math.ceil(self.n_syn / len(self.syn))
-            draws = [(self.syn[j], r) for r in range(reps) for j in rng.permutation(len(self.syn))]
-            keys += draws[: self.n_syn]
+        for idx, n in self.drawn:
+            if not n:
+                continue
+            reps = math.ceil(n / len(idx))
+            draws = [(idx[j], r) for r in range(reps) for j in rng.permutation(len(idx))]
+            keys += draws[:n]
         for k in rng.permutation(len(keys)):
             i, draw = keys[k]
             yield (i, self.epoch, draw)
@@ -210,13 +273,30 @@ class ClipDataset(Dataset):
 
     def __getitem__(self, key) -> dict[str, Any]:
         i, epoch, draw = key if isinstance(key, tuple) else (key, 0, 0)
+        if not (self.train and self.with_audio):
+            return self._item(i, epoch, draw)  # validation and caches: a bad file stops the run
+        # Training: an undecodable file gives way to the next clip of the list (with that clip's
+        # own caption), so one bad file never sinks a batch; the batch keeps its size.
+        for step in range(len(self.rows)):
+            try:
+                return self._item((i + step) % len(self.rows), epoch, draw)
+            except AudioError as exc:
+                log.warning("%s; training on the next clip in its place", exc)
+        raise ConfigError(f"none of the {len(self.rows)} training clips can be decoded")
+
+    def _item(self, i: int, epoch: int, draw: int) -> dict[str, Any]:
         row = self.rows[i]
         rng = _rng(self.seed, 2, epoch, i, draw)
         caps = row["captions"]
         caption = caps[int(rng.integers(len(caps)))] if self.train else caps[0]
-        item = {"clip": i, "caption": caption, "caption_id": self.caption_index[caption]}
+        item = {
+            "clip": i,
+            "caption": caption,
+            "caption_id": self.caption_index[caption],
+            "key": row["path"],
+        }
         if self.with_audio:
-            wave = load_audio(str(self.corpus / row["path"]), max_seconds=None)
+            wave = read_wave(row, self.corpus)
             if wave.shape[0] > self.crop:
                 start = int(rng.integers(wave.shape[0] - self.crop + 1)) if self.random_crop else 0
                 wave = wave[start : start + self.crop]
@@ -239,6 +319,7 @@ class Collator:
             "clip": torch.tensor([it["clip"] for it in items], dtype=torch.long),
             "caption_id": torch.tensor([it["caption_id"] for it in items], dtype=torch.long),
             "group_id": torch.tensor([caption_hash(c) for c in captions], dtype=torch.long),
+            "keys": [it.get("key", "") for it in items],
         }
         if self.with_audio:
             mel, frames = batch_log_mel([it["wave"] for it in items], self.n_mels)

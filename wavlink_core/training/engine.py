@@ -31,7 +31,6 @@ at ``halt_at_step`` and at the end.
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import time
 from pathlib import Path
@@ -41,32 +40,23 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..data.sources import parse_sources
 from ..errors import ConfigError
 from ..losses import ClipLoss, MatryoshkaLoss, SigLipLoss
 from ..matryoshka import truncate
 from ..model import WavLink
 from . import data as D
+from . import stream as S
 from .config import TrainConfig
+from .loop import Stage
 from .regimes import apply_regime, export_model, set_modes
-from .run_state import METRICS, hardware, load_state, save_state, start_run
+from .run_state import RESUME_FREE_KEYS, hardware, start_run
 
 log = logging.getLogger(__name__)
 
 MODEL_DIR, CONFIG_FILE = "model", "train_config.json"
-# Config keys that may change between an interrupted run and its resumption.
-RESUME_FREE = {
-    "resume",
-    "halt_at_step",
-    "progress",
-    "num_workers",
-    "threads",
-    "val_every",
-    "log_every",
-    "save_every",
-    "output_dir",
-    "device",
-    "val_max_clips",
-}
+# Bookkeeping keys that may change when a run is resumed (the shared set, plus the sample log).
+RESUME_FREE = RESUME_FREE_KEYS | {"log_samples"}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -234,9 +224,8 @@ def _with_cache(batch: dict, feats: dict, split: str) -> dict:
 
 def train(cfg: TrainConfig) -> dict[str, Any]:
     """Run (or resume) one stage; returns a summary (run dir, steps, wall time, final metrics)."""
+    from accelerate.utils import send_to_device
     from torch.utils.data import DataLoader
-    from tqdm.auto import tqdm
-    from transformers import get_cosine_schedule_with_warmup
 
     from ..checkpoint import audio_origin, save_pretrained
 
@@ -252,12 +241,15 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     if main:
         log.info(report.line())
     model.to(accelerator.device)
-    splits = D.load_splits(cfg)
+    sources = parse_sources(cfg.data, cfg.data_weights, cfg.corpus)
+    stream = S.shard_stream(cfg, sources, accelerator)
+    splits = S.stream_splits(cfg) if stream else D.load_splits(cfg, sources)
     audio_frozen = not cfg.audio_weights_train and (
         model.audio.global_token is None or not cfg.train_global_token
     )
-    cache_text = cfg.feature_cache and not cfg.text_weights_train
-    cache_audio = cfg.feature_cache and audio_frozen
+    # Streamed captions and clips are not known up front, so nothing can be cached for them.
+    cache_text = cfg.feature_cache and not cfg.text_weights_train and stream is None
+    cache_audio = cfg.feature_cache and audio_frozen and stream is None
     feats: dict[str, torch.Tensor] = {}
     cache_dir = Path(cfg.cache_dir) if cfg.cache_dir else run / "cache"
     with accelerator.main_process_first():
@@ -282,20 +274,33 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
         with_audio=not cache_audio,
         with_text=not cache_text,
     )
-    sampler = D.EpochSampler(splits.train, seed=cfg.seed, synthetic_weight=cfg.synthetic_weight)
+    sampler = D.EpochSampler(
+        splits.train,
+        seed=cfg.seed,
+        synthetic_weight=cfg.synthetic_weight,
+        source_weights=tuple(s.weight for s in sources),
+    )
     train_ds = D.ClipDataset(splits.train, splits, cfg, train=True, with_audio=not cache_audio)
     val_ds = D.ClipDataset(splits.val, splits, cfg, train=False, with_audio=not cache_audio)
     loader_kw = dict(
         collate_fn=collate, num_workers=cfg.num_workers, persistent_workers=cfg.num_workers > 0
     )
-    train_loader = DataLoader(
-        train_ds,
-        batch_size=cfg.batch_size,
-        sampler=sampler,
-        drop_last=True,
-        generator=torch.Generator().manual_seed(cfg.seed),
-        **loader_kw,
-    )
+    if stream is None:
+        train_loader = DataLoader(
+            train_ds,
+            batch_size=cfg.batch_size,
+            sampler=sampler,
+            drop_last=True,
+            generator=torch.Generator().manual_seed(cfg.seed),
+            **loader_kw,
+        )
+    else:
+        # The stream splits by rank and worker itself (shards.py), so its loader is not prepared
+        # by Accelerate (which would split or dispatch it again); batches arrive whole. Workers
+        # restart each epoch so that they see the position set before iterating.
+        train_loader = DataLoader(
+            stream, batch_size=None, collate_fn=collate, num_workers=cfg.num_workers
+        )
     val_loader = DataLoader(
         val_ds,
         batch_size=cfg.batch_size,
@@ -309,39 +314,34 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     optimizer = torch.optim.AdamW(
         param_groups(model, cfg.weight_decay), lr=cfg.lr, betas=tuple(cfg.betas)
     )
-    step_mod, optimizer, train_loader, val_loader = accelerator.prepare(
-        step_mod, optimizer, train_loader, val_loader
-    )
-    steps_per_epoch = len(train_loader)
+    step_mod, optimizer, val_loader = accelerator.prepare(step_mod, optimizer, val_loader)
+    if stream is None:
+        train_loader = accelerator.prepare(train_loader)
+    steps_per_epoch = len(train_loader) if stream is None else stream.batches_per_epoch
     if steps_per_epoch == 0:
         raise ConfigError(
             f"{len(splits.train)} training clips give no full batch of {cfg.batch_size} "
             f"per process x {accelerator.num_processes}; lower batch_size"
         )
-    total = cfg.max_steps or cfg.epochs * steps_per_epoch
-    warmup = int(round(cfg.warmup_ratio * total))
-    scheduler = get_cosine_schedule_with_warmup(optimizer, warmup, total)
-    trainable = [p for p in model.parameters() if p.requires_grad]
-
-    step, elapsed_before = 0, 0.0
+    stage = Stage(
+        cfg, accelerator, model, optimizer, steps_per_epoch, f"train {cfg.stage}", t_start
+    )
+    if stream is not None:
+        stage.extra_state["streams"] = len(stream.slots)
     if resuming:
-        blob = load_state(run, model)
-        optimizer.load_state_dict(blob["optimizer"])
-        scheduler.load_state_dict(blob["scheduler"])
-        step = int(blob["step"])
-        elapsed_before = json.loads(blob["extra"]).get("wall_s", 0.0)
-        torch.set_rng_state(blob["rng_cpu"])
-        if blob["rng_cuda"] and torch.cuda.is_available():
-            torch.cuda.set_rng_state_all(blob["rng_cuda"])
+        extra = stage.resume()
+        if stream is not None and extra.get("streams") != len(stream.slots):
+            raise ConfigError(
+                f"cannot resume {run}: it streamed shards through {extra.get('streams')} "
+                f"streams (processes x workers), this launch has {len(stream.slots)}; "
+                "resume with the same number of processes and num_workers"
+            )
         if main:
-            log.info("resumed %s at step %d of %d", run, step, total)
-
-    def log_row(row: dict) -> None:
-        if main:
-            with (run / METRICS).open("a") as fh:
-                fh.write(json.dumps(row) + "\n")
+            log.info("resumed %s at step %d of %d", run, stage.step, stage.total)
 
     sizes = splits.sizes()
+    if stream is not None:
+        sizes.update(train_clips=stream.samples, shards=len(stream.urls))
     if main:
         log.info(
             "stage %s: %s; %d steps/epoch x %s = %d steps (warm-up %d), batch %d x %d processes",
@@ -349,113 +349,58 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
             sizes,
             steps_per_epoch,
             cfg.epochs if not cfg.max_steps else "-",
-            total,
-            warmup,
+            stage.total,
+            stage.warmup,
             cfg.batch_size,
             accelerator.num_processes,
         )
     set_modes(model, cfg, training=True)
-    halt = min(total, cfg.halt_at_step or total)
-    bar = tqdm(
-        total=total,
-        initial=step,
-        desc=f"train {cfg.stage}",
-        disable=not (main and cfg.progress),
-        dynamic_ncols=True,
-    )
-    val_metrics: dict[str, float] = {}
-    t_loop = time.time()
-    step_times: list[float] = []
+    seen = S.SampleLog(run, accelerator.process_index) if cfg.log_samples else None
 
-    def run_val() -> dict:
-        nonlocal val_metrics
-        if len(splits.val) == 0:
-            return {}
-        val_metrics = validate(
-            step_mod if not hasattr(step_mod, "module") else step_mod.module,
-            val_loader,
-            accelerator,
-            cfg,
-            feats,
-        )
-        log_row({"kind": "val", "step": step, **val_metrics})
-        return val_metrics
-
-    epoch = step // steps_per_epoch
-    skip = step % steps_per_epoch
-    while step < halt:
+    def epoch_batches(epoch: int, skip: int):
+        if stream is not None:
+            stream.set_position(epoch, skip)
+            for batch in train_loader:
+                yield epoch, send_to_device(batch, accelerator.device)
+            return
         train_loader.set_epoch(epoch)
         sampler.set_epoch(epoch)
         loader = accelerator.skip_first_batches(train_loader, skip) if skip else train_loader
-        skip = 0
         for batch in loader:
-            t0 = time.time()
-            batch = _with_cache(batch, feats, "train")
-            with accelerator.autocast():
-                out = step_mod(batch)
-            loss = out["contrastive_loss"]
-            accelerator.backward(loss)
-            if cfg.grad_clip > 0:
-                accelerator.clip_grad_norm_(trainable, cfg.grad_clip)
-            optimizer.step()
-            scheduler.step()
-            optimizer.zero_grad(set_to_none=True)
-            model.clamp_logit_scale()
-            step += 1
-            dt = time.time() - t0
-            step_times.append(dt)
-            if step % cfg.log_every == 0 or step == halt:
-                row = {"kind": "train", "step": step, "epoch": epoch, "loss": float(loss.detach())}
-                row.update({k: float(v) for k, v in out.items() if k.startswith("loss_at_")})
-                row.update(
-                    {
-                        "lr": scheduler.get_last_lr()[0],
-                        "logit_scale": float(model.scale().detach()),
-                        "step_time_s": round(dt, 4),
-                        "elapsed_s": round(time.time() - t_loop, 2),
-                    }
-                )
-                log_row(row)
-                bar.set_postfix(loss=f"{row['loss']:.3f}", lr=f"{row['lr']:.2e}", refresh=False)
-            bar.update(1)
-            if cfg.val_every and step % cfg.val_every == 0:
-                run_val()
-            if cfg.save_every and step % cfg.save_every == 0 and step < halt:
-                _save_state(
-                    accelerator,
-                    run,
-                    model,
-                    optimizer,
-                    scheduler,
-                    step,
-                    elapsed_before + time.time() - t_start,
-                )
-            if step >= halt:
-                break
-        else:
-            if not cfg.val_every:
-                run_val()
-            epoch += 1
-            continue
-        break
-    bar.close()
-    wall = elapsed_before + time.time() - t_start
-    _save_state(accelerator, run, model, optimizer, scheduler, step, wall)
-    summary: dict[str, Any] = {
-        "run_dir": str(run),
-        "step": step,
-        "total_steps": total,
-        "wall_s": round(wall, 1),
-        "mean_step_s": round(sum(step_times) / len(step_times), 4) if step_times else None,
-        "halted": step < total,
-        **report.to_dict(),
-    }
-    if step < total:
-        if main:
-            log.info("halted at step %d of %d; resume with --resume=true", step, total)
+            yield epoch, batch
+
+    def train_step(item):
+        epoch, batch = item
+        if seen is not None:
+            seen.write(stage.step + 1, epoch, batch["keys"])
+        batch = _with_cache(batch, feats, "train")
+        with accelerator.autocast():
+            out = step_mod(batch)
+        accelerator.backward(out["contrastive_loss"])
+        if cfg.grad_clip > 0:
+            accelerator.clip_grad_norm_(stage.trainable, cfg.grad_clip)
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        model.clamp_logit_scale()
+        return out
+
+    def describe(out) -> dict:
+        row = {"loss": float(out["contrastive_loss"].detach())}
+        row.update({k: float(v) for k, v in out.items() if k.startswith("loss_at_")})
+        row["logit_scale"] = float(model.scale().detach())
+        return row
+
+    def run_val() -> dict:
+        if len(splits.val) == 0:
+            return {}
+        module = step_mod.module if hasattr(step_mod, "module") else step_mod
+        return validate(module, val_loader, accelerator, cfg, feats)
+
+    summary = stage.run_loop(epoch_batches, train_step, describe, run_val)
+    summary.update(report.to_dict())
+    if summary["halted"]:
         return summary
-    if not val_metrics:
-        run_val()
+    step, wall, val_metrics = stage.step, stage.wall, stage.val_metrics
     if main:
         exported = export_model(model)
         exported.training_info = {
@@ -465,6 +410,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
             "data": {
                 **sizes,
                 "corpus": str(cfg.corpus),
+                "sources": [dataclasses.asdict(s) for s in sources],
                 "subsets": list(cfg.effective_subsets),
                 "curated": cfg.curated,
                 "synthetic_weight": cfg.synthetic_weight,
@@ -499,9 +445,3 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     summary["model_dir"] = str(run / MODEL_DIR)
     summary["val"] = val_metrics
     return summary
-
-
-def _save_state(accelerator, run, model, optimizer, scheduler, step, wall) -> None:
-    if accelerator.is_main_process:
-        save_state(run, model, optimizer, scheduler, step, {"wall_s": wall})
-    accelerator.wait_for_everyone()

@@ -20,6 +20,22 @@ from ..errors import ConfigError
 STATE_DIR = "state"
 STATE_WEIGHTS, STATE_FILE = "trainable.safetensors", "resume.pt"
 METRICS = "metrics.jsonl"
+# Config keys that may change between an interrupted run and its resumption (both trainers).
+RESUME_FREE_KEYS = frozenset(
+    {
+        "resume",
+        "halt_at_step",
+        "progress",
+        "num_workers",
+        "threads",
+        "val_every",
+        "log_every",
+        "save_every",
+        "output_dir",
+        "device",
+        "val_max_clips",
+    }
+)
 
 
 def save_state(run: Path, model: nn.Module, optimizer, scheduler, step: int, extra: dict) -> None:
@@ -116,4 +132,9 @@ def hardware(accelerator) -> str:
     n = accelerator.num_processes
     if accelerator.device.type == "cuda":
         return f"{n} x {torch.cuda.get_device_name(accelerator.device)}"
-    return f"{n} x CPU ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, {os.cpu_count()} cores)"
+    return f"{n} x {cpu_line()}"
+
+
+def cpu_line() -> str:
+    """'CPU (x86_64, 2 threads, 2 cores)'."""
+    return f"CPU ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, {os.cpu_count()} cores)"

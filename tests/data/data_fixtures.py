@@ -1,0 +1,79 @@
+"""Tiny data sets written with numpy + soundfile in each layout a training source can have."""
+
+from __future__ import annotations
+
+import io
+import json
+import tarfile
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+SR = 16000
+FREQS = (200.0, 800.0, 3000.0)
+
+
+def tone(freq: float, seconds: float = 1.0, sr: int = SR, seed: int = 0) -> np.ndarray:
+    t = np.arange(int(sr * seconds)) / sr
+    noise = 0.01 * np.random.default_rng(seed).standard_normal(t.size)
+    return (0.4 * np.sin(2 * np.pi * freq * t) + noise).astype(np.float32)
+
+
+def write_wav(path: Path, freq: float, sr: int = SR, seed: int = 0) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sf.write(path, tone(freq, sr=sr, seed=seed), sr)
+    return path
+
+
+def make_shards(root: Path, n_shards: int, per_shard: int, *, bad: set[int] = frozenset()) -> Path:
+    """``root/shard-00000N.tar``: per key a 1-s FLAC tone and a LAION-style ``.json`` caption;
+    keys in ``bad`` get undecodable audio."""
+    root.mkdir(parents=True, exist_ok=True)
+    k = 0
+    for s in range(n_shards):
+        with tarfile.open(root / f"shard-{s:06d}.tar", "w") as tar:
+            for _ in range(per_shard):
+                f = FREQS[k % len(FREQS)]
+                buf = io.BytesIO()
+                sf.write(buf, tone(f, seed=k), SR, format="FLAC")
+                audio = b"not audio at all" if k in bad else buf.getvalue()
+                caption = json.dumps({"text": [f"a tone at {int(f)} hertz", f"tone {int(f)}"]})
+                for name, data in ((f"s{k:05d}.flac", audio), (f"s{k:05d}.json", caption.encode())):
+                    info = tarfile.TarInfo(name)
+                    info.size = len(data)
+                    tar.addfile(info, io.BytesIO(data))
+                k += 1
+    return root
+
+
+def make_class_folders(root: Path, per_class: int = 6) -> Path:
+    for c, f in zip(("dog_bark", "Rain", "002 - car horn"), FREQS, strict=True):
+        for i in range(per_class):
+            write_wav(root / c / f"{i}.wav", f, sr=22050, seed=i)
+    return root
+
+
+def make_clotho(root: Path, n: int = 12) -> Path:
+    """Clotho's layout: ``clotho_captions_development.csv`` + ``development/*.wav``."""
+    lines = ["file_name,caption_1,caption_2,caption_3,caption_4,caption_5"]
+    for i in range(n):
+        f = FREQS[i % 3]
+        write_wav(root / "development" / f"clip {i}.wav", f, seed=i)
+        caps = [f"a steady tone {j} at {int(f)} hertz" for j in range(5)]
+        lines.append(f'"clip {i}.wav",' + ",".join(caps))
+    (root / "clotho_captions_development.csv").write_text("\n".join(lines) + "\n")
+    return root / "clotho_captions_development.csv"
+
+
+def make_audiocaps(root: Path, n: int = 12, missing: int = 2) -> Path:
+    """AudioCaps' ``train.csv`` (one caption per line, two lines per clip) with audio as
+    ``audio/{youtube_id}_{start_time}.wav``; the last ``missing`` clips have no file."""
+    lines = ["audiocap_id,youtube_id,start_time,caption"]
+    for i in range(n):
+        yid, f = f"yt{i:04d}AbC", FREQS[i % 3]
+        if i < n - missing:
+            write_wav(root / "audio" / f"{yid}_30.wav", f, seed=i)
+        lines += [f"{2 * i},{yid},30,a tone at {int(f)} hertz", f"{2 * i + 1},{yid},30,tone {i}"]
+    (root / "train.csv").write_text("\n".join(lines) + "\n")
+    return root / "train.csv"
