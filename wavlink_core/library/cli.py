@@ -63,7 +63,7 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 def cmd_dupes(args: argparse.Namespace) -> int:
     with _library(args, readonly=True) as lib:
-        groups = lib.duplicates(args.threshold)
+        groups = lib.duplicates(args.threshold, args.min_signal)
     if args.json:
         print(json.dumps(groups))
         return 0
@@ -136,7 +136,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
     d = sub.add_parser("dupes", help="groups of near-duplicate files in a library")
     common(d)
-    d.add_argument("--threshold", type=float, default=None, help="cosine similarity to link files")
+    d.add_argument("--threshold", type=float, default=None,
+                   help="embedding cosine that makes two files candidates")
+    d.add_argument("--min-signal", type=float, default=None,
+                   help="aligned log-mel correlation that confirms a pair (0: embeddings only)")
     d.set_defaults(func=cmd_dupes)
 
     lib = sub.add_parser("library", help="library maintenance")

@@ -139,9 +139,16 @@ class Library:
         hits = search_vector(self.store, vector, k + 1, dim, self.config.shortlist_factor)
         return [h for h in hits if h.path != resolved][:k]
 
-    def duplicates(self, threshold: float | None = None) -> list[list[str]]:
-        """Groups of near-duplicate files (re-encoded, trimmed, renamed), each sorted by path."""
-        return duplicate_groups(self.store, threshold)
+    def duplicates(
+        self, threshold: float | None = None, min_signal: float | None = None
+    ) -> list[list[str]]:
+        """Groups of near-duplicate files (re-encoded, trimmed, renamed), each sorted by path.
+
+        Args:
+            threshold: embedding cosine that makes two files candidates.
+            min_signal: aligned log-mel correlation that confirms a candidate (0: embeddings only).
+        """
+        return duplicate_groups(self.store, threshold, min_signal, self.config.max_seconds)
 
     # ---- reporting ---------------------------------------------------------------------
 
