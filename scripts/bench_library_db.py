@@ -8,6 +8,7 @@ rows, and the latency two reader processes see while a writer adds 20,000 more r
 Vectors: synthetic, drawn to match the real embeddings given by ``--real`` (see
 scripts/library_bench_data.py); queries are real embeddings.
 
+    pip install lancedb==0.40.0          # the peer; not a dependency of the project
     python scripts/library_bench_data.py --out /tmp/real_emb.npy
     python scripts/bench_library_db.py --real /tmp/real_emb.npy --n 100000
 """
