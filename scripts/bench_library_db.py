@@ -72,7 +72,13 @@ class Lance:
         self.table.delete(f"id >= {ids.min()} AND id <= {ids.max()}")
 
     def query(self, q: np.ndarray, k: int = 10) -> list[int]:
-        res = self.table.search(q).distance_type("cosine").limit(k).select(["id", "_distance"]).to_arrow()
+        res = (
+            self.table.search(q)
+            .distance_type("cosine")
+            .limit(k)
+            .select(["id", "_distance"])
+            .to_arrow()
+        )
         return res["id"].to_pylist()
 
 
@@ -239,10 +245,14 @@ def main() -> int:
     base = synthetic_like(real, args.n, seed=0)
     extra = synthetic_like(real, 4 * BATCH, seed=1)
     queries = real[:: max(1, len(real) // 50)][:50]
-    print(f"{args.n} synthetic vectors of size {real.shape[1]} (fitted to {len(real)} real ones), "
-          f"{len(queries)} real queries, batches of {BATCH}")
-    print("| database | build | query p50 / p95 | recall@10 | disk | add 1k | delete 1k | "
-          "2 readers during 20k writes: p50, queries, errors | writes meanwhile |")
+    print(
+        f"{args.n} synthetic vectors of size {real.shape[1]} (fitted to {len(real)} real ones), "
+        f"{len(queries)} real queries, batches of {BATCH}"
+    )
+    print(
+        "| database | build | query p50 / p95 | recall@10 | disk | add 1k | delete 1k | "
+        "2 readers during 20k writes: p50, queries, errors | writes meanwhile |"
+    )
     print("|---|---|---|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory(prefix="bench_db_") as tmp:
         for kind in args.only:

@@ -32,9 +32,7 @@ MIN_SIGNALS = (0.0, 0.8, 0.85, 0.9)  # 0: embeddings alone
 
 
 def ffmpeg(src: Path, dst: Path, *extra: str) -> None:
-    subprocess.run(
-        ["ffmpeg", "-v", "error", "-y", "-i", str(src), *extra, str(dst)], check=True
-    )
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(src), *extra, str(dst)], check=True)
 
 
 def make_versions(src: Path, out: Path) -> list[Path]:
@@ -44,8 +42,16 @@ def make_versions(src: Path, out: Path) -> list[Path]:
     ffmpeg(src, out / f"{stem}.mp3", "-c:a", "libmp3lame", "-b:a", "128k")
     ffmpeg(src, out / f"{stem}_q2.ogg", "-c:a", "libvorbis", "-q:a", "2")
     duration = sf.info(str(src)).duration
-    ffmpeg(src, out / f"{stem}_trim.wav", "-ss", f"{0.1 * duration:.3f}",
-           "-t", f"{0.8 * duration:.3f}", "-c:a", "pcm_s16le")
+    ffmpeg(
+        src,
+        out / f"{stem}_trim.wav",
+        "-ss",
+        f"{0.1 * duration:.3f}",
+        "-t",
+        f"{0.8 * duration:.3f}",
+        "-c:a",
+        "pcm_s16le",
+    )
     shutil.copy(src, out / src.name)
     return sorted(out.glob(f"*{stem}*"))
 
@@ -71,15 +77,21 @@ def main() -> int:
             owner[str((folder / src.name).resolve())] = "distractor:" + src.stem
         with Library(Path(tmp) / "lib.db", args.model) as lib:
             report = lib.add([folder])
-            print(f"{report.added} files indexed ({args.n} clips x 6 versions, "
-                  f"{len(gallery) - args.n} distractors), bad {len(report.bad)}")
+            print(
+                f"{report.added} files indexed ({args.n} clips x 6 versions, "
+                f"{len(gallery) - args.n} distractors), bad {len(report.bad)}"
+            )
             pairs = candidate_pairs(lib.store, min(THRESHOLDS), lib.config.max_seconds)
             same = lib.store.sha256_groups()
-        print("| cosine threshold | min signal | clips with all 6 versions grouped | versions found | wrong groups |")
+        print(
+            "| cosine threshold | min signal | clips with all 6 versions grouped | versions found | wrong groups |"
+        )
         print("|---|---|---|---|---|")
         for threshold in THRESHOLDS:
             for min_signal in MIN_SIGNALS:
-                links = [(p.a, p.b) for p in pairs if p.cosine >= threshold and p.signal >= min_signal]
+                links = [
+                    (p.a, p.b) for p in pairs if p.cosine >= threshold and p.signal >= min_signal
+                ]
                 links += [(g[0], o) for g in same for o in g[1:]]
                 whole, found, wrong = 0, 0, 0
                 for members in group(links):
@@ -89,7 +101,9 @@ def main() -> int:
                     elif not next(iter(clips)).startswith("distractor:"):
                         found += len(members) - 1
                         whole += len(members) == 6
-                print(f"| {threshold} | {min_signal} | {whole} / {args.n} | {found} / {5 * args.n} | {wrong} |")
+                print(
+                    f"| {threshold} | {min_signal} | {whole} / {args.n} | {found} / {5 * args.n} | {wrong} |"
+                )
     return 0
 
 

@@ -42,8 +42,12 @@ def main() -> int:
     p.add_argument("--data", type=Path, default=ROOT.parent.parent / "shared" / "data")
     p.add_argument("--fsdd", type=int, default=500, help="spoken-digit clips to add")
     p.add_argument("--model", default=str(ROOT / "assets" / "wavlink-tiny"))
-    p.add_argument("--keep", type=Path, default=None,
-                   help="build the library in this new folder and keep it (links and db)")
+    p.add_argument(
+        "--keep",
+        type=Path,
+        default=None,
+        help="build the library in this new folder and keep it (links and db)",
+    )
     args = p.parse_args()
     import torch
 
@@ -89,12 +93,18 @@ def main() -> int:
     first = max(r for t, r in samples if t <= half) / 2**20
     second = max(r for t, r in samples if t > half) / 2**20
     encoder = report.embed_s - feature_s[0]
-    print(f"{len(files)} real files linked, {report.added} indexed, {len(report.bad)} bad, "
-          f"{report.audio_seconds / 3600:.2f} h of audio, {report.rows} rows "
-          f"({stats['segment_rows']} segments); torch threads {torch.get_num_threads()}")
+    print(
+        f"{len(files)} real files linked, {report.added} indexed, {len(report.bad)} bad, "
+        f"{report.audio_seconds / 3600:.2f} h of audio, {report.rows} rows "
+        f"({stats['segment_rows']} segments); torch threads {torch.get_num_threads()}"
+    )
     print(f"wall {report.wall_s:.1f} s = {report.audio_seconds / report.wall_s:.1f}x real time")
-    for name, s in (("decode", report.decode_s), ("features", feature_s[0]),
-                    ("encoder", encoder), ("writes", report.write_s)):
+    for name, s in (
+        ("decode", report.decode_s),
+        ("features", feature_s[0]),
+        ("encoder", encoder),
+        ("writes", report.write_s),
+    ):
         print(f"  {name:<9} {s:7.1f} s  {100 * s / report.wall_s:5.1f} %")
     print(f"peak RSS: first half {first:.0f} MiB, second half {second:.0f} MiB")
     return 0

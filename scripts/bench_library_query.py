@@ -29,15 +29,33 @@ from wavlink_core.library.search import search_vector  # noqa: E402
 from wavlink_core.library.store import IndexedFile, Store  # noqa: E402
 
 PROMPTS = [
-    "a dog barking", "rain on a roof", "a door creaks open", "a car horn", "birds singing",
-    "a baby crying", "footsteps on gravel", "a clock ticking", "someone knocking on a door",
-    "a chainsaw", "church bells", "a helicopter flying over", "waves crashing", "a cat meowing",
-    "glass breaking", "an engine idling", "applause", "thunder", "a siren", "a man speaking",
+    "a dog barking",
+    "rain on a roof",
+    "a door creaks open",
+    "a car horn",
+    "birds singing",
+    "a baby crying",
+    "footsteps on gravel",
+    "a clock ticking",
+    "someone knocking on a door",
+    "a chainsaw",
+    "church bells",
+    "a helicopter flying over",
+    "waves crashing",
+    "a cat meowing",
+    "glass breaking",
+    "an engine idling",
+    "applause",
+    "thunder",
+    "a siren",
+    "a man speaking",
 ]
 K, FACTOR, QUERIES = 10, 10, 60
 
 
-def build(path: Path, vectors: np.ndarray, quantization: str, dims: list[int]) -> tuple[Store, float]:
+def build(
+    path: Path, vectors: np.ndarray, quantization: str, dims: list[int]
+) -> tuple[Store, float]:
     store = Store.create(
         path,
         {
@@ -75,9 +93,13 @@ def main() -> int:
     texts = embed_text(model, PROMPTS)
     clips = real[:: max(1, len(real) // (QUERIES - len(texts)))][: QUERIES - len(texts)]
     queries = np.concatenate([texts, clips])
-    print(f"{len(queries)} real queries ({len(texts)} texts, {len(clips)} clips); synthetic library "
-          f"vectors fitted to {len(real)} real ones; k={K}, shortlist {FACTOR}k, re-rank at {dims[0]}")
-    print("| vectors | quantisation | size | shortlist bytes | p50 ms | p95 ms | recall@10 | disk bytes/vector | build s |")
+    print(
+        f"{len(queries)} real queries ({len(texts)} texts, {len(clips)} clips); synthetic library "
+        f"vectors fitted to {len(real)} real ones; k={K}, shortlist {FACTOR}k, re-rank at {dims[0]}"
+    )
+    print(
+        "| vectors | quantisation | size | shortlist bytes | p50 ms | p95 ms | recall@10 | disk bytes/vector | build s |"
+    )
     print("|---|---|---|---|---|---|---|---|---|")
     for n in args.n:
         vectors = synthetic_like(real, n, seed=n)

@@ -44,8 +44,10 @@ def main() -> int:
     for factor in args.factor:
         for name, queries, self_ in (("texts", texts, False), ("clips", clips, True)):
             for r in measure_recall(library, queries, dims, 10, factor, exclude_self=self_):
-                print(f"| {name} | {10 * factor} | {r['dim']} | {r['quantization']} | "
-                      f"{r['bytes']} | {r['recall']:.3f} |")
+                print(
+                    f"| {name} | {10 * factor} | {r['dim']} | {r['quantization']} | "
+                    f"{r['bytes']} | {r['recall']:.3f} |"
+                )
     return 0
 
 

@@ -18,7 +18,9 @@ SMALL = LibraryConfig(segment_s=4.0, hop_s=2.0, max_seconds=20.0, batch_files=2)
 def tone(freq: float, seconds: float, seed: int = 0) -> np.ndarray:
     rng = np.random.default_rng(seed)
     t = np.arange(int(seconds * SR)) / SR
-    return (0.4 * np.sin(2 * np.pi * freq * t) + 0.01 * rng.standard_normal(t.size)).astype(np.float32)
+    return (0.4 * np.sin(2 * np.pi * freq * t) + 0.01 * rng.standard_normal(t.size)).astype(
+        np.float32
+    )
 
 
 def write_clips(folder: Path, n: int, seconds: float = 1.0) -> list[Path]:

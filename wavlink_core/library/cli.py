@@ -39,7 +39,9 @@ def cmd_index(args: argparse.Namespace) -> int:
     with _library(args, readonly=False, config=config) as lib:
         report = lib.add(args.dirs, progress=not args.json)
     if args.json:
-        print(json.dumps({**vars(report), "bad": [{"path": p, "reason": r} for p, r in report.bad]}))
+        print(
+            json.dumps({**vars(report), "bad": [{"path": p, "reason": r} for p, r in report.bad]})
+        )
     else:
         print(report.summary())
         print(f"log: {lib.path.with_name(lib.path.name + '.log')}")
@@ -117,12 +119,18 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     i.add_argument("dirs", nargs="+", type=Path, help="folders (recursive) or files")
     i.add_argument("--segment-s", type=float, default=defaults.segment_s, help="segment length")
     i.add_argument("--hop-s", type=float, default=defaults.hop_s, help="step between segments")
-    i.add_argument("--max-seconds", type=float, default=defaults.max_seconds,
-                   help="longer files are skipped")
-    i.add_argument("--batch-files", type=int, default=defaults.batch_files,
-                   help="files per committed batch")
-    i.add_argument("--quantization", default=defaults.shortlist_quantization,
-                   choices=QUANTIZATIONS, help="how small sizes are stored for the shortlist")
+    i.add_argument(
+        "--max-seconds", type=float, default=defaults.max_seconds, help="longer files are skipped"
+    )
+    i.add_argument(
+        "--batch-files", type=int, default=defaults.batch_files, help="files per committed batch"
+    )
+    i.add_argument(
+        "--quantization",
+        default=defaults.shortlist_quantization,
+        choices=QUANTIZATIONS,
+        help="how small sizes are stored for the shortlist",
+    )
     i.set_defaults(func=cmd_index)
 
     s = sub.add_parser("search", help="search a library by text or by an example file")
@@ -130,22 +138,37 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     s.add_argument("query", nargs="?", default=None, help="text, e.g. 'a door creaks open'")
     s.add_argument("--like", type=Path, default=None, help="an example audio file instead of text")
     s.add_argument("--k", type=int, default=10, help="number of results")
-    s.add_argument("--dim", type=int, default=None,
-                   help="shortlist size (any trained size), re-ranked at full size")
+    s.add_argument(
+        "--dim",
+        type=int,
+        default=None,
+        help="shortlist size (any trained size), re-ranked at full size",
+    )
     s.set_defaults(func=cmd_search)
 
     d = sub.add_parser("dupes", help="groups of near-duplicate files in a library")
     common(d)
-    d.add_argument("--threshold", type=float, default=None,
-                   help="embedding cosine that makes two files candidates")
-    d.add_argument("--min-signal", type=float, default=None,
-                   help="aligned log-mel correlation that confirms a pair (0: embeddings only)")
+    d.add_argument(
+        "--threshold",
+        type=float,
+        default=None,
+        help="embedding cosine that makes two files candidates",
+    )
+    d.add_argument(
+        "--min-signal",
+        type=float,
+        default=None,
+        help="aligned log-mel correlation that confirms a pair (0: embeddings only)",
+    )
     d.set_defaults(func=cmd_dupes)
 
     lib = sub.add_parser("library", help="library maintenance")
     actions = lib.add_subparsers(dest="action", required=True)
     st = actions.add_parser("stats", help="files, hours, bytes, model, recall per size")
     common(st)
-    st.add_argument("--recall", action="store_true",
-                    help="measure recall@10 of every shortlist size on this library")
+    st.add_argument(
+        "--recall",
+        action="store_true",
+        help="measure recall@10 of every shortlist size on this library",
+    )
     st.set_defaults(func=cmd_stats)

@@ -110,4 +110,3 @@ def duplicate_groups(
     for same in store.sha256_groups():
         links += [(same[0], other) for other in same[1:]]
     return group(links)
-

@@ -16,7 +16,9 @@ from .indexer import IndexReport, index_folders
 from .search import Hit, measure_recall, search_vector
 from .store import LibraryError, Store
 
-RECALL_SAMPLE = 20_000  # library rows used by stats(recall=True); bounded, whatever the library size
+RECALL_SAMPLE = (
+    20_000  # library rows used by stats(recall=True); bounded, whatever the library size
+)
 RECALL_QUERIES = 200
 
 
@@ -89,7 +91,9 @@ class Library:
 
     # ---- building ----------------------------------------------------------------------
 
-    def add(self, paths_or_dirs: Sequence[str | os.PathLike], *, progress: bool = False) -> IndexReport:
+    def add(
+        self, paths_or_dirs: Sequence[str | os.PathLike], *, progress: bool = False
+    ) -> IndexReport:
         """Index folders (recursively) and files: embed new and changed files, drop deleted ones
         under the given folders; bad files are skipped and reported (and logged next to the db)."""
         self._writable()
@@ -170,7 +174,12 @@ class Library:
             vectors = self.store.sample_vectors(RECALL_SAMPLE)
             queries = vectors[:: max(1, len(vectors) // RECALL_QUERIES)][:RECALL_QUERIES]
             out["recall_at_10"] = measure_recall(
-                vectors, queries, self.store.dims, 10, self.config.shortlist_factor, exclude_self=True
+                vectors,
+                queries,
+                self.store.dims,
+                10,
+                self.config.shortlist_factor,
+                exclude_self=True,
             )
             out["recall_rows"] = len(vectors)
         return out
@@ -183,4 +192,3 @@ class Library:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-

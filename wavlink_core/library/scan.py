@@ -61,7 +61,9 @@ def walk(roots: Iterable[str | os.PathLike]) -> list[FoundFile]:
     return [found[p] for p in sorted(found)]
 
 
-def plan(found: Sequence[FoundFile], known: dict[str, FileState], roots_prefixes: Sequence[str]) -> Plan:
+def plan(
+    found: Sequence[FoundFile], known: dict[str, FileState], roots_prefixes: Sequence[str]
+) -> Plan:
     """Compare files on disk with the index.
 
     Args:
@@ -80,7 +82,8 @@ def plan(found: Sequence[FoundFile], known: dict[str, FileState], roots_prefixes
     deleted = [
         p
         for p in known
-        if p not in on_disk and any(p == r or p.startswith(r.rstrip(os.sep) + os.sep) for r in roots_prefixes)
+        if p not in on_disk
+        and any(p == r or p.startswith(r.rstrip(os.sep) + os.sep) for r in roots_prefixes)
     ]
     return Plan(todo=todo, deleted=sorted(deleted), unchanged=len(found) - len(todo))
 

@@ -97,7 +97,9 @@ def measure_recall(
             short = np.where(np.isinf(exact), -np.inf, short)
             cand = np.argsort(-short, axis=1, kind="stable")[:, : kk * factor]
             rerank = np.take_along_axis(exact, cand, axis=1)
-            top = np.take_along_axis(cand, np.argsort(-rerank, axis=1, kind="stable")[:, :kk], axis=1)
+            top = np.take_along_axis(
+                cand, np.argsort(-rerank, axis=1, kind="stable")[:, :kk], axis=1
+            )
             recall = np.mean([len(set(t) & set(g)) / kk for t, g in zip(truth, top)])
             size = {"float32": 4 * dim, "int8": dim, "binary": dim // 8}[quant]
             out.append({"dim": dim, "quantization": quant, "recall": float(recall), "bytes": size})

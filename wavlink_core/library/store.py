@@ -70,7 +70,11 @@ def _connect(path: Path, readonly: bool):
     import apsw
     import sqlite_vec
 
-    flags = apsw.SQLITE_OPEN_READONLY if readonly else apsw.SQLITE_OPEN_READWRITE | apsw.SQLITE_OPEN_CREATE
+    flags = (
+        apsw.SQLITE_OPEN_READONLY
+        if readonly
+        else apsw.SQLITE_OPEN_READWRITE | apsw.SQLITE_OPEN_CREATE
+    )
     con = apsw.Connection(str(path), flags=flags)
     con.enable_load_extension(True)
     con.load_extension(sqlite_vec.loadable_path())
@@ -85,11 +89,15 @@ class Store:
     def __init__(self, path: str | os.PathLike, *, readonly: bool = False):
         self.path = Path(path)
         if not self.path.is_file():
-            raise LibraryError(f"{self.path}: no library here (build one with `index DIR --db {self.path}`)")
+            raise LibraryError(
+                f"{self.path}: no library here (build one with `index DIR --db {self.path}`)"
+            )
         self.readonly = readonly
         self.con = _connect(self.path, readonly)
         try:
-            self.meta = {k: json.loads(v) for k, v in self.con.execute("select key, value from meta")}
+            self.meta = {
+                k: json.loads(v) for k, v in self.con.execute("select key, value from meta")
+            }
         except Exception as exc:
             raise LibraryError(f"{self.path}: not a WavLink library ({exc})") from exc
         if self.meta.get("schema_version") != SCHEMA_VERSION:
@@ -142,22 +150,28 @@ class Store:
             for p, s, m, st in self.con.execute("select path, size, mtime_ns, status from files")
         }
 
-    def write_batch(self, done: Sequence[IndexedFile], bad: Sequence[tuple[str, int, int, str]]) -> None:
+    def write_batch(
+        self, done: Sequence[IndexedFile], bad: Sequence[tuple[str, int, int, str]]
+    ) -> None:
         """Store embedded files and bad files ``(path, size, mtime_ns, reason)`` in one transaction,
         replacing what an earlier version of the same path had."""
         with self.con:
             self._delete([f.path for f in done] + [b[0] for b in bad])
             for f in done:
-                (file_id,) = next(self.con.execute(
-                    "insert into files(path, size, mtime_ns, sha256, duration, status)"
-                    " values (?, ?, ?, ?, ?, 'ok') returning id",
-                    (f.path, f.size, f.mtime_ns, f.sha256, f.duration),
-                ))
+                (file_id,) = next(
+                    self.con.execute(
+                        "insert into files(path, size, mtime_ns, sha256, duration, status)"
+                        " values (?, ?, ?, ?, ?, 'ok') returning id",
+                        (f.path, f.size, f.mtime_ns, f.sha256, f.duration),
+                    )
+                )
                 for (start, end), vec in zip(f.spans, f.vectors):
-                    (row_id,) = next(self.con.execute(
-                        "insert into rows(file_id, start, end) values (?, ?, ?) returning id",
-                        (file_id, start, end),
-                    ))
+                    (row_id,) = next(
+                        self.con.execute(
+                            "insert into rows(file_id, start, end) values (?, ?, ?) returning id",
+                            (file_id, start, end),
+                        )
+                    )
                     self._insert_vector(row_id, vec)
             self.con.executemany(
                 "insert into files(path, size, mtime_ns, status, reason) values (?, ?, ?, 'bad', ?)",
@@ -165,7 +179,11 @@ class Store:
             )
 
     def _insert_vector(self, row_id: int, vec: np.ndarray) -> None:
-        cols, marks, values = ["rowid", "full"], ["?", "?"], [row_id, vec.astype(np.float32).tobytes()]
+        cols, marks, values = (
+            ["rowid", "full"],
+            ["?", "?"],
+            [row_id, vec.astype(np.float32).tobytes()],
+        )
         for d in self.dims:
             if d >= self.embed_dim:
                 continue
@@ -180,7 +198,9 @@ class Store:
             else:
                 marks.append("?")
                 values.append(small[0].tobytes())
-        self.con.execute(f"insert into vectors({', '.join(cols)}) values ({', '.join(marks)})", values)
+        self.con.execute(
+            f"insert into vectors({', '.join(cols)}) values ({', '.join(marks)})", values
+        )
 
     def remove(self, paths: Sequence[str]) -> int:
         """Drop files (and their rows); returns how many were known."""
@@ -195,7 +215,8 @@ class Store:
                 continue
             file_id = found[0][0]
             self.con.execute(
-                "delete from vectors where rowid in (select id from rows where file_id = ?)", (file_id,)
+                "delete from vectors where rowid in (select id from rows where file_id = ?)",
+                (file_id,),
             )
             self.con.execute("delete from rows where file_id = ?", (file_id,))
             self.con.execute("delete from files where id = ?", (file_id,))
@@ -254,7 +275,9 @@ class Store:
             if not found:
                 return
             yield found
-            (last,) = next(self.con.execute("select id from files where path = ?", (found[-1].path,)))
+            (last,) = next(
+                self.con.execute("select id from files where path = ?", (found[-1].path,))
+            )
 
     def file_vector(self, path: str) -> np.ndarray | None:
         """The whole-file vector of an indexed file, or None."""
@@ -296,21 +319,29 @@ class Store:
 
     def counts(self) -> dict[str, Any]:
         """Files, bad files, rows, segment rows and hours of audio."""
-        (ok, bad, hours) = next(self.con.execute(
-            "select coalesce(sum(status = 'ok'), 0), coalesce(sum(status = 'bad'), 0),"
-            " coalesce(sum(duration), 0) / 3600.0 from files"
-        ))
+        (ok, bad, hours) = next(
+            self.con.execute(
+                "select coalesce(sum(status = 'ok'), 0), coalesce(sum(status = 'bad'), 0),"
+                " coalesce(sum(duration), 0) / 3600.0 from files"
+            )
+        )
         (rows,) = next(self.con.execute("select count(*) from rows"))
-        return {"files": ok, "bad_files": bad, "rows": rows, "segment_rows": rows - ok, "hours": hours}
+        return {
+            "files": ok,
+            "bad_files": bad,
+            "rows": rows,
+            "segment_rows": rows - ok,
+            "hours": hours,
+        }
 
     def bad_files(self) -> list[tuple[str, str]]:
-        return list(self.con.execute("select path, reason from files where status = 'bad' order by path"))
+        return list(
+            self.con.execute("select path, reason from files where status = 'bad' order by path")
+        )
 
     def disk_bytes(self) -> int:
         """The database file plus its write-ahead log."""
-        return sum(
-            p.stat().st_size for p in (self.path, Path(f"{self.path}-wal")) if p.is_file()
-        )
+        return sum(p.stat().st_size for p in (self.path, Path(f"{self.path}-wal")) if p.is_file())
 
     def close(self) -> None:
         self.con.close()

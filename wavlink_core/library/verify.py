@@ -24,7 +24,11 @@ def mel_profile(path: str, max_seconds: float | None) -> np.ndarray:
     wave = load_audio(path, max_seconds=max_seconds)
     frames = max(2, len(wave) // HOP_LENGTH)
     mel = log_mel_spectrogram(wave, N_MELS, frames).numpy().T
-    mel = mel[: len(mel) // POOL * POOL].reshape(-1, POOL, N_MELS).mean(1) if len(mel) >= POOL else mel
+    mel = (
+        mel[: len(mel) // POOL * POOL].reshape(-1, POOL, N_MELS).mean(1)
+        if len(mel) >= POOL
+        else mel
+    )
     return mel - mel.mean(0, keepdims=True)
 
 
