@@ -132,3 +132,16 @@ def test_missing_folder_is_named(tmp_path, test_model):
         with pytest.raises(FileNotFoundError, match="nowhere"):
             lib.add([tmp_path / "nowhere"])
     assert not os.path.exists(tmp_path / "lib.db.log")
+
+
+def test_linked_files_are_indexed_under_the_link_and_dropped_with_it(tmp_path, test_model):
+    real = write_clips(tmp_path / "elsewhere", 1)[0]
+    root = tmp_path / "s"
+    root.mkdir()
+    (root / "link.wav").symlink_to(real)
+    with Library(tmp_path / "lib.db", test_model, SMALL) as lib:
+        lib.add([root])
+        assert lib.store.file_vector(str(root / "link.wav")) is not None
+        (root / "link.wav").unlink()
+        assert lib.add([root]).removed == 1
+        assert lib.stats()["files"] == 0

@@ -24,7 +24,7 @@ from ..audio import SAMPLE_RATE, load_audio_with_info
 from ..errors import AudioError
 from ..inference import embed_audio
 from .config import LibraryConfig
-from .scan import FoundFile, plan, sha256_file, walk
+from .scan import FoundFile, library_path, plan, sha256_file, walk
 from .store import IndexedFile, Store
 
 if TYPE_CHECKING:
@@ -88,7 +88,7 @@ def index_folders(
     """Bring the index up to date with ``roots``: embed new and changed files, drop deleted ones."""
     t0 = time.perf_counter()
     report = IndexReport()
-    roots_abs = [str(Path(r).expanduser().resolve()) for r in roots]
+    roots_abs = [library_path(r) for r in roots]
     work = plan(walk(roots), store.file_states(), roots_abs)
     report.unchanged = work.unchanged
     report.removed = store.remove(work.deleted)

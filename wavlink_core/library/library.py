@@ -13,6 +13,7 @@ from ..model import WavLink
 from .config import LibraryConfig
 from .dupes import duplicate_groups
 from .indexer import IndexReport, index_folders
+from .scan import library_path
 from .search import Hit, measure_recall, search_vector
 from .store import LibraryError, Store
 
@@ -111,7 +112,7 @@ class Library:
     def remove(self, paths: Sequence[str | os.PathLike]) -> int:
         """Drop files from the index (the files themselves are not touched); returns how many."""
         self._writable()
-        return self.store.remove([str(Path(p).expanduser().resolve()) for p in paths])
+        return self.store.remove([library_path(p) for p in paths])
 
     def _writable(self) -> None:
         if self.store.readonly:
@@ -136,7 +137,7 @@ class Library:
     def similar(self, path: str | os.PathLike, k: int = 10, dim: int | None = None) -> list[Hit]:
         """Files that sound like ``path`` (itself left out); an indexed file is not re-embedded."""
         dim = self.model.check_dim(dim)
-        resolved = str(Path(path).expanduser().resolve())
+        resolved = library_path(path)
         vector = self.store.file_vector(resolved)
         if vector is None:
             vector = embed_audio(self.model, [Path(path)])[0]

@@ -22,6 +22,12 @@ AUDIO_EXTENSIONS = frozenset(
 )
 
 
+def library_path(path: str | os.PathLike) -> str:
+    """The absolute path a file is indexed under: links are kept as named, not resolved, so a
+    linked file is found, changed and deleted under the folder the user indexed."""
+    return os.path.abspath(os.path.expanduser(os.fspath(path)))
+
+
 @dataclass(frozen=True)
 class FoundFile:
     """An audio file on disk: absolute path, size and modification time."""
@@ -48,7 +54,7 @@ def walk(roots: Iterable[str | os.PathLike]) -> list[FoundFile]:
     """
     found: dict[str, FoundFile] = {}
     for root in roots:
-        root = Path(root).expanduser()
+        root = Path(library_path(root))
         if not root.exists():
             raise FileNotFoundError(f"{root}: no such file or folder")
         candidates = [root] if root.is_file() else (p for p in root.rglob("*") if p.is_file())
@@ -56,7 +62,7 @@ def walk(roots: Iterable[str | os.PathLike]) -> list[FoundFile]:
             if p.suffix.lower() not in AUDIO_EXTENSIONS:
                 continue
             st = p.stat()
-            path = str(p.resolve())
+            path = library_path(p)
             found[path] = FoundFile(path, st.st_size, st.st_mtime_ns)
     return [found[p] for p in sorted(found)]
 
