@@ -1,4 +1,4 @@
-"""Command line: ``python -m wavlink_core {embed,classify,export,info}``.
+"""Command line: ``python -m wavlink_core {embed,classify,export,info,index,search,dupes,library}``.
 
 User errors (a bad file, argument or template) print one ``error:`` line and exit 2; anything
 else is a fault and keeps its traceback.
@@ -255,6 +255,10 @@ def build_parser() -> argparse.ArgumentParser:
     i = sub.add_parser("info", help="versions, presets, installed weights, a model's sizes")
     common(i)
     i.set_defaults(func=cmd_info)
+
+    from .library.cli import add_commands  # the sound library's verbs live in its package
+
+    add_commands(sub)
     return p
 
 

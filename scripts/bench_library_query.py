@@ -1,0 +1,138 @@
+"""Query latency and recall of the library's search at 10k / 100k / 1M vectors, per size and
+quantisation: the sqlite-vec shortlist at a small Matryoshka size, re-ranked at full size.
+
+The library vectors are synthetic, drawn to match the real embeddings given by ``--real`` (see
+scripts/library_bench_data.py); the queries are real: clip embeddings from ``--real`` and text
+embeddings of the prompts below, both from the shipped model. Recall@10 is against exact full-size
+search over the same vectors.
+
+    python scripts/library_bench_data.py --out /tmp/real_emb.npy
+    python scripts/bench_library_query.py --real /tmp/real_emb.npy --n 10000 100000 1000000
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
+from library_bench_data import synthetic_like  # noqa: E402
+
+from wavlink_core.library.search import search_vector  # noqa: E402
+from wavlink_core.library.store import IndexedFile, Store  # noqa: E402
+
+PROMPTS = [
+    "a dog barking",
+    "rain on a roof",
+    "a door creaks open",
+    "a car horn",
+    "birds singing",
+    "a baby crying",
+    "footsteps on gravel",
+    "a clock ticking",
+    "someone knocking on a door",
+    "a chainsaw",
+    "church bells",
+    "a helicopter flying over",
+    "waves crashing",
+    "a cat meowing",
+    "glass breaking",
+    "an engine idling",
+    "applause",
+    "thunder",
+    "a siren",
+    "a man speaking",
+]
+K, FACTOR, QUERIES = 10, 10, 60
+
+
+def build(
+    path: Path, vectors: np.ndarray, quantization: str, dims: list[int]
+) -> tuple[Store, float]:
+    store = Store.create(
+        path,
+        {
+            "embed_dim": vectors.shape[1],
+            "dims": dims,
+            "config": {"shortlist_quantization": quantization},
+            "model": {"name": "synthetic", "fingerprint": "bench"},
+        },
+    )
+    t = time.perf_counter()
+    for start in range(0, len(vectors), 5000):
+        block = vectors[start : start + 5000]
+        store.write_batch(
+            [
+                IndexedFile(f"/s/{start + i:07d}.wav", 1, 1, "", 1.0, [(0.0, 1.0)], v[None])
+                for i, v in enumerate(block)
+            ],
+            [],
+        )
+    return store, time.perf_counter() - t
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--real", type=Path, required=True, help="real full-size embeddings (.npy)")
+    p.add_argument("--n", type=int, nargs="+", default=[10_000, 100_000])
+    p.add_argument("--quantization", nargs="+", default=["int8", "binary", "float32"])
+    p.add_argument("--model", default=str(ROOT / "assets" / "wavlink-tiny"))
+    args = p.parse_args()
+    from wavlink_core import embed_text, load_pretrained
+
+    real = np.load(args.real)
+    model = load_pretrained(args.model)
+    dims = sorted(model.matryoshka_dims, reverse=True)
+    texts = embed_text(model, PROMPTS)
+    clips = real[:: max(1, len(real) // (QUERIES - len(texts)))][: QUERIES - len(texts)]
+    queries = np.concatenate([texts, clips])
+    print(
+        f"{len(queries)} real queries ({len(texts)} texts, {len(clips)} clips); synthetic library "
+        f"vectors fitted to {len(real)} real ones; k={K}, shortlist {FACTOR}k, re-rank at {dims[0]}"
+    )
+    print(
+        "| vectors | quantisation | size | shortlist bytes | p50 ms | p95 ms | recall@10 | disk bytes/vector | build s |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    for n in args.n:
+        vectors = synthetic_like(real, n, seed=n)
+        exact = queries @ vectors.T
+        truth = np.argsort(-exact, axis=1)[:, :K]
+        for quant in args.quantization:
+            with tempfile.TemporaryDirectory(prefix="bench_q_") as tmp:
+                store, build_s = build(Path(tmp) / "lib.db", vectors, quant, dims)
+                per_vector = store.disk_bytes() / n
+                for dim in dims if quant == "int8" else dims[1:]:
+                    if dim == dims[0] and quant != "int8":
+                        continue
+                    times, recall = [], []
+                    for q, t in zip(queries, truth):
+                        start = time.perf_counter()
+                        hits = search_vector(store, q, K, dim, FACTOR)
+                        times.append(time.perf_counter() - start)
+                        got = {int(h.path[3:10]) for h in hits}
+                        recall.append(len(got & set(t)) / K)
+                    ms = np.array(times) * 1000
+                    label = "exact float32" if dim == dims[0] else quant
+                    short = {"float32": 4 * dim, "int8": dim, "binary": dim // 8}[
+                        "float32" if dim == dims[0] else quant
+                    ]
+                    print(
+                        f"| {n:,} | {label} | {dim} | {short} | {np.percentile(ms, 50):.1f} | "
+                        f"{np.percentile(ms, 95):.1f} | {np.mean(recall):.3f} | {per_vector:.0f} | "
+                        f"{build_s:.0f} |",
+                        flush=True,
+                    )
+                store.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,195 @@
+"""``Library``: a persistent, searchable index of a user's sound folders, tied to one model."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from ..checkpoint import fingerprint
+from ..inference import AudioInput, embed_audio, embed_text
+from ..model import WavLink
+from .config import LibraryConfig
+from .dupes import duplicate_groups
+from .indexer import IndexReport, index_folders
+from .scan import library_path
+from .search import Hit, measure_recall, search_vector
+from .store import LibraryError, Store
+
+RECALL_SAMPLE = (
+    20_000  # library rows used by stats(recall=True); bounded, whatever the library size
+)
+RECALL_QUERIES = 200
+
+
+def model_fingerprint(model: WavLink) -> str:
+    """Identity of all of a model's weights (towers, global token, projections); any trained
+    weight that differs gives another fingerprint."""
+    return fingerprint(model.state_dict())
+
+
+class Library:
+    """A sound library on disk (one SQLite file), built and searched with one model.
+
+    Args:
+        path: the database file; created on first use unless ``readonly``.
+        model: a loaded :class:`WavLink`, a checkpoint folder or a preset name. A library refuses
+            a model other than the one it was built with.
+        config: settings for a new library (segments, batches, shortlist quantisation); an
+            existing library keeps those it was created with.
+        readonly: open for searching only (``add``/``remove`` refused).
+        source: where ``model`` was loaded from (recorded for the CLI's default ``--model``).
+
+    Raises:
+        LibraryError: no library at ``path`` (read-only), not a library, or another model.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        model: WavLink | str,
+        config: LibraryConfig | None = None,
+        *,
+        readonly: bool = False,
+        source: str | None = None,
+    ):
+        if isinstance(model, (str, os.PathLike)):
+            from ..checkpoint import load_pretrained
+
+            source = source or str(model)
+            model = load_pretrained(str(model))
+        if source and Path(source).is_dir():
+            source = str(Path(source).resolve())  # a folder must still be found from elsewhere
+        self.model = model
+        self.path = Path(path)
+        self.fingerprint = model_fingerprint(model)
+        if not self.path.exists() and not readonly:
+            Store.create(
+                self.path,
+                {
+                    "embed_dim": model.config.embed_dim,
+                    "dims": list(model.matryoshka_dims),
+                    "config": (config or LibraryConfig()).to_dict(),
+                    "model": {
+                        "name": model.config.name,
+                        "fingerprint": self.fingerprint,
+                        "source": source,
+                    },
+                },
+            )
+        self.store = Store(self.path, readonly=readonly)
+        self.config = LibraryConfig.from_dict(self.store.meta["config"])
+        built = self.store.meta["model"]
+        if built["fingerprint"] != self.fingerprint:
+            self.store.close()
+            raise LibraryError(
+                f"{self.path} was built with model {built['name']!r} (fingerprint "
+                f"{built['fingerprint']}), but the given model {model.config.name!r} has fingerprint "
+                f"{self.fingerprint}: its vectors are not comparable. Use the model the library was "
+                f"built with ({built.get('source') or built['name']}), or index into a new --db."
+            )
+
+    # ---- building ----------------------------------------------------------------------
+
+    def add(
+        self, paths_or_dirs: Sequence[str | os.PathLike], *, progress: bool = False
+    ) -> IndexReport:
+        """Index folders (recursively) and files: embed new and changed files, drop deleted ones
+        under the given folders; bad files are skipped and reported (and logged next to the db)."""
+        self._writable()
+        if isinstance(paths_or_dirs, (str, os.PathLike)):
+            paths_or_dirs = [paths_or_dirs]
+        return index_folders(
+            self.store,
+            self.model,
+            paths_or_dirs,
+            self.config,
+            progress=progress,
+            log_path=self.path.with_name(self.path.name + ".log"),
+        )
+
+    def remove(self, paths: Sequence[str | os.PathLike]) -> int:
+        """Drop files from the index (the files themselves are not touched); returns how many."""
+        self._writable()
+        return self.store.remove([library_path(p) for p in paths])
+
+    def _writable(self) -> None:
+        if self.store.readonly:
+            raise LibraryError(f"{self.path} is open read-only: it cannot be changed")
+
+    # ---- searching ---------------------------------------------------------------------
+
+    def search(self, query: str | AudioInput, k: int = 10, dim: int | None = None) -> list[Hit]:
+        """The ``k`` best files for a text (``str``) or an example clip (a ``Path``, bytes,
+        an array...; see ``load_audio``), with the best-matching span of each.
+
+        Args:
+            dim: shortlist size, any trained size; the full size (default) is exact search.
+        """
+        dim = self.model.check_dim(dim)
+        if isinstance(query, str):
+            vector = embed_text(self.model, [query])[0]
+        else:
+            vector = embed_audio(self.model, [query])[0]
+        return search_vector(self.store, vector, k, dim, self.config.shortlist_factor)
+
+    def similar(self, path: str | os.PathLike, k: int = 10, dim: int | None = None) -> list[Hit]:
+        """Files that sound like ``path`` (itself left out); an indexed file is not re-embedded."""
+        dim = self.model.check_dim(dim)
+        resolved = library_path(path)
+        vector = self.store.file_vector(resolved)
+        if vector is None:
+            vector = embed_audio(self.model, [Path(path)])[0]
+        hits = search_vector(self.store, vector, k + 1, dim, self.config.shortlist_factor)
+        return [h for h in hits if h.path != resolved][:k]
+
+    def duplicates(
+        self, threshold: float | None = None, min_signal: float | None = None
+    ) -> list[list[str]]:
+        """Groups of near-duplicate files (re-encoded, trimmed, renamed), each sorted by path.
+
+        Args:
+            threshold: embedding cosine that makes two files candidates.
+            min_signal: aligned log-mel correlation that confirms a candidate (0: embeddings only).
+        """
+        return duplicate_groups(self.store, threshold, min_signal, self.config.max_seconds)
+
+    # ---- reporting ---------------------------------------------------------------------
+
+    def stats(self, recall: bool = False) -> dict[str, Any]:
+        """Files, hours, rows, bytes on disk (total and per row), the model, and with ``recall``
+        the measured recall@10 of every shortlist size and quantisation on this library."""
+        counts = self.store.counts()
+        disk = self.store.disk_bytes()
+        out: dict[str, Any] = {
+            **counts,
+            "disk_bytes": disk,
+            "disk_bytes_per_row": disk / counts["rows"] if counts["rows"] else 0.0,
+            "vector_bytes": self.store.vector_bytes(),
+            "model": self.store.meta["model"],
+            "sizes": list(self.store.dims),
+            "config": self.config.to_dict(),
+        }
+        if recall and counts["rows"] > 1:
+            vectors = self.store.sample_vectors(RECALL_SAMPLE)
+            queries = vectors[:: max(1, len(vectors) // RECALL_QUERIES)][:RECALL_QUERIES]
+            out["recall_at_10"] = measure_recall(
+                vectors,
+                queries,
+                self.store.dims,
+                10,
+                self.config.shortlist_factor,
+                exclude_self=True,
+            )
+            out["recall_rows"] = len(vectors)
+        return out
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> Library:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
