@@ -273,7 +273,10 @@ def test_truncated_mp3_reports_decoded_duration_and_warns(tmp_path, caplog):
     assert info.duration_s == pytest.approx(y.size / SAMPLE_RATE, abs=0.01)
     assert info.duration_s < 2.5
     assert info.declared_s == pytest.approx(5.0, abs=0.05)
-    assert info.describe().endswith(f"{info.duration_s:.1f} s")
+    assert info.truncated and not probe_audio(tmp_path / "full.mp3").truncated
+    assert info.describe() == (
+        f"44.1 kHz stereo {info.duration_s:.1f} s (the header says 5.0 s: truncated or corrupt)"
+    )
     (warning,) = [r.getMessage() for r in caplog.records]
     assert warning.startswith(f"{cut}: truncated")
     assert "of the 5.00 s the header declares" in warning

@@ -109,7 +109,15 @@ class AudioInfo:
     def describe(self) -> str:
         """Human summary such as ``"48 kHz stereo 12.4 s"`` (the demo appends ``"→ 16 kHz mono"``)."""
         layout = {1: "mono", 2: "stereo"}.get(self.channels, f"{self.channels}-channel")
-        return f"{self.sampling_rate / 1000:g} kHz {layout} {self.duration_s:.1f} s"
+        text = f"{self.sampling_rate / 1000:g} kHz {layout} {self.duration_s:.1f} s"
+        if self.truncated:
+            text += f" (the header says {self.declared_s:.1f} s: truncated or corrupt)"
+        return text
+
+    @property
+    def truncated(self) -> bool:
+        """Under half of the declared duration was decoded (False when either is unknown)."""
+        return self.duration_s < _MIN_DECODED_FRACTION * self.declared_s  # NaN compares False
 
 
 def load_audio(
@@ -179,7 +187,7 @@ def load_audio_with_info(
             "(raise max_seconds, or pass None to disable the limit)"
         )
     decoded = dataclasses.replace(info, duration_s=data.shape[0] / rate)
-    if decoded.duration_s < _MIN_DECODED_FRACTION * info.duration_s:  # NaN compares False
+    if decoded.truncated:
         logger.warning(
             "%s: truncated or corrupt: decoded %.2f s of the %.2f s the header declares; "
             "using the %.2f s decoded",

@@ -91,7 +91,8 @@ def cmd_embed(args: argparse.Namespace) -> int:
                 rows.append(result)
                 kept.append(path)
     if skipped:
-        print(f"skipped {len(skipped)} of {len(files)} inputs:", file=sys.stderr)
+        total = len(rows) + len(skipped)  # files, and folders that held no audio
+        print(f"skipped {len(skipped)} of {total} inputs:", file=sys.stderr)
         print("".join(f"  {_one_line(s)}\n" for s in skipped), end="", file=sys.stderr)
     if not rows:
         raise AudioError(f"none of the {len(files)} files could be embedded (see the list above)")
