@@ -19,6 +19,8 @@ from tqdm.auto import tqdm
 from .audio import load_audio
 from .features import N_SAMPLES, batch_log_mel
 from .matryoshka import truncate_np
+from .openset import OpenSetVerdict
+from .prompts import check_templates, ensemble_prompts, label_embeddings
 from .templates import check_template, fill_template
 
 if TYPE_CHECKING:
@@ -38,6 +40,7 @@ class ZeroShotResult:
     prompts: tuple[str, ...]
     dim: int
     trained: bool  # False: untrained projections, the scores carry no meaning
+    open_set: OpenSetVerdict | None = None  # None: the model has no open-set calibration
 
     def top(self, k: int = 5) -> list[tuple[str, float, float]]:
         return list(zip(self.labels, self.probs, self.cosine))[:k]
@@ -161,16 +164,25 @@ def zero_shot(
     template: str = DEFAULT_TEMPLATE,
     dim: int | None = None,
     sampling_rate: int | None = None,
+    templates: Sequence[str] | None = None,
 ) -> ZeroShotResult:
-    """Rank ``labels`` for one clip by the similarity of the clip to ``template`` prompts."""
-    labels, prompts = label_prompts(labels, template)
+    """Rank ``labels`` for one clip by the similarity of the clip to ``template`` prompts.
+
+    ``templates`` (several, e.g. ``wavlink_core.prompts.DEFAULT_TEMPLATES``) replaces ``template``
+    with a prompt ensemble: each label's prompts are averaged in embedding space.
+    """
+    templates = check_templates(templates if templates is not None else template)
+    labels = parse_labels(labels)
+    prompts = [" | ".join(row) for row in ensemble_prompts(labels, templates)]
     dim = model.check_dim(dim)
     a = embed_audio(model, [audio], sampling_rate=sampling_rate, dim=dim)
-    cos = (a @ embed_text(model, prompts, dim=dim).T)[0]
+    cos = (a @ label_embeddings(model, labels, templates, dim=dim).T)[0]
     logits = model.scale().detach().item() * cos
     probs = np.exp(logits - logits.max())
     probs /= probs.sum()
     order = np.argsort(-cos, kind="stable")
+    calibration = getattr(model, "openset", None)
+    verdict = calibration.verdict("zeroshot", dim, cos, int(order[0])) if calibration else None
     return ZeroShotResult(
         labels=tuple(labels[i] for i in order),
         probs=tuple(float(probs[i]) for i in order),
@@ -178,4 +190,5 @@ def zero_shot(
         prompts=tuple(prompts[i] for i in order),
         dim=dim,
         trained=model.is_trained,
+        open_set=verdict,
     )
