@@ -7,7 +7,7 @@ import gradio as gr
 from wavlink_core import DEFAULT_TEMPLATE
 from wavlink_core.inference import label_prompts
 
-from . import views
+from . import fewshot_panel, views
 from .errors import guard
 
 
@@ -60,6 +60,7 @@ def build(engine, examples: list[str]) -> dict:
             )
     if examples:
         gr.Examples([[p] for p in examples], inputs=[audio], label="Gallery clips to try")
+    fewshot_panel.build(engine, audio, template, dim)
 
     preset.change(lambda name: views.LABEL_SETS[name], preset, labels, api_visibility="private")
 

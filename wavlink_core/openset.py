@@ -8,7 +8,7 @@ example (few-shot). Two scores are compared against a threshold:
 * ``margin`` -- that evidence minus the best evidence among the other labels.
 
 Thresholds are fitted per mode (``zeroshot``, ``fewshot``) and per Matryoshka size, by
-:mod:`wavlink_core.openset_fit` on the training corpus's validation split, and stored beside the
+:mod:`wavlink_core.calibration` on the training corpus's validation split, and stored beside the
 weights as ``openset.json`` with their provenance. Nothing here reads evaluation data.
 """
 

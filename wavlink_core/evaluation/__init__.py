@@ -233,6 +233,11 @@ def evaluate(
                 if t in tasks
             }
         )
+    if "openset" in tasks and getattr(model, "openset", None) is None:
+        skipped["openset"] = (
+            "the model has no open-set calibration (openset.json beside its weights; fit one "
+            "with python -m wavlink_core.calibration --write)"
+        )
     if not dataset.has_captions and "retrieval" in tasks:
         skipped["retrieval"] = "the set has no captions"
     run = [t for t in tasks if t not in skipped]

@@ -86,7 +86,7 @@ def evaluate_openset(
     if calibration is None:
         raise ValueError(
             "this model has no open-set calibration (openset.json beside its weights); fit one "
-            "with python -m wavlink_core.openset_fit"
+            "with python -m wavlink_core.calibration --write"
         )
     classes = dataset.classes
     y = np.asarray(dataset.targets())
