@@ -35,7 +35,9 @@ def verdict_line(verdict: OpenSetVerdict | None) -> str:
         return "_no open-set calibration shipped with this model_"
     if verdict.no_match:
         return f"**No label fits** ({verdict.score_kind} {verdict.score:.3f} < {verdict.threshold:.3f})"
-    return f"The top label fits ({verdict.score_kind} {verdict.score:.3f} ≥ {verdict.threshold:.3f})"
+    return (
+        f"The top label fits ({verdict.score_kind} {verdict.score:.3f} ≥ {verdict.threshold:.3f})"
+    )
 
 
 def summary_rows(store: dict) -> list[list]:
@@ -54,7 +56,9 @@ def add_examples(engine, store: dict, label: str, uploads, picks) -> tuple[dict,
         raise ValueError(f"not gallery clips: {', '.join(unknown)}")
     paths += [names[p] for p in picks or []]
     if not paths:
-        raise ValueError(f"give at least one example clip for {label!r}: upload or pick from the gallery")
+        raise ValueError(
+            f"give at least one example clip for {label!r}: upload or pick from the gallery"
+        )
     if label not in store and len(store) >= MAX_LABELS:
         raise ValueError(f"at most {MAX_LABELS} labels; clear the examples to start again")
     total = sum(len(v) for v in store.values())
@@ -75,7 +79,9 @@ def add_examples(engine, store: dict, label: str, uploads, picks) -> tuple[dict,
     return store, summary_rows(store), note
 
 
-def compare(engine, store: dict, path: str | None, template: str, dim) -> tuple[str, object, str, object]:
+def compare(
+    engine, store: dict, path: str | None, template: str, dim
+) -> tuple[str, object, str, object]:
     """Zero-shot and few-shot rankings of one clip over the labels that have examples."""
     if not store:
         raise ValueError("add examples for at least one label first")
@@ -130,20 +136,28 @@ def build(engine, audio, template, dim) -> dict:
         with gr.Row():
             label = gr.Textbox(label="Label", placeholder="e.g. my kettle", elem_id="fewshot-label")
             uploads = gr.File(
-                file_count="multiple", file_types=["audio"], label="Example clips",
+                file_count="multiple",
+                file_types=["audio"],
+                label="Example clips",
                 elem_id="fewshot-files",
             )
             picks = gr.Dropdown(
-                list(engine.gallery.names), multiselect=True, label="or gallery clips",
+                list(engine.gallery.names),
+                multiselect=True,
+                label="or gallery clips",
                 elem_id="fewshot-picks",
             )
         with gr.Row():
             add = gr.Button("Add examples", elem_id="fewshot-add")
             clear = gr.Button("Clear examples", elem_id="fewshot-clear")
-            run = gr.Button("Compare zero-shot and few-shot", variant="primary", elem_id="fewshot-run")
+            run = gr.Button(
+                "Compare zero-shot and few-shot", variant="primary", elem_id="fewshot-run"
+            )
         note = gr.Markdown("", elem_id="fewshot-note")
         table = gr.Dataframe(
-            headers=["label", "examples", "files"], label="Examples", interactive=False,
+            headers=["label", "examples", "files"],
+            label="Examples",
+            interactive=False,
             elem_id="fewshot-table",
         )
         with gr.Row():
@@ -154,13 +168,19 @@ def build(engine, audio, template, dim) -> dict:
                 f_text = gr.Markdown("", elem_id="fewshot-fs")
                 f_bars = gr.Plot(label="Few-shot", elem_id="fewshot-fs-bars")
 
+    def add_and_reset(s, lab, up, pk):
+        # The file and gallery pickers are emptied so the next label starts from nothing.
+        return (*add_examples(engine, s, lab, up, pk), None, [])
+
     add.click(
-        guard(lambda s, lab, up, pk: add_examples(engine, s, lab, up, pk)),
+        guard(add_and_reset),
         [store, label, uploads, picks],
-        [store, table, note],
+        [store, table, note, uploads, picks],
         api_name="fewshot_add",
     )
-    clear.click(lambda: ({}, [], "Examples cleared."), None, [store, table, note], api_name="fewshot_clear")
+    clear.click(
+        lambda: ({}, [], "Examples cleared."), None, [store, table, note], api_name="fewshot_clear"
+    )
     run.click(
         guard(lambda s, p, t, d: compare(engine, s, p, t, d)),
         [store, audio, template, dim],

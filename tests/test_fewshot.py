@@ -39,8 +39,16 @@ def synthetic_classifier(model, alpha=1.0, beta=5.5):
     examples = unit(np.repeat(centres, 3, axis=0) + 0.05 * rng.standard_normal((6, d)))
     text = unit(centres[[0, 0]] + 0.01 * rng.standard_normal((2, d)))  # both prompts look like 'a'
     clf = FewShotClassifier(
-        model, ("a", "b"), text.astype(np.float32), examples.astype(np.float32),
-        np.array([0, 0, 0, 1, 1, 1]), tuple(f"e{i}" for i in range(6)), ("{}",), d, alpha, beta,
+        model,
+        ("a", "b"),
+        text.astype(np.float32),
+        examples.astype(np.float32),
+        np.array([0, 0, 0, 1, 1, 1]),
+        tuple(f"e{i}" for i in range(6)),
+        ("{}",),
+        d,
+        alpha,
+        beta,
     )
     return clf, centres
 
@@ -89,7 +97,9 @@ def test_label_without_usable_example_is_named(test_model, tmp_path):
 
 
 def test_save_load_round_trip_without_pickle(test_model, aut_model, tmp_path):
-    clf = fit_examples(test_model, {"low": [tone(200)], "high": [tone(3000)]}, dim=8, sampling_rate=SR)
+    clf = fit_examples(
+        test_model, {"low": [tone(200)], "high": [tone(3000)]}, dim=8, sampling_rate=SR
+    )
     out = clf.save(tmp_path / "fit")
     assert sorted(p.name for p in out.iterdir()) == ["fewshot.json", "fewshot.safetensors"]
     back = FewShotClassifier.load(out, test_model)
@@ -123,19 +133,25 @@ def test_prompt_ensemble_averages_filled_templates(test_model):
     got = label_embeddings(test_model, ["dog", "rain"], templates, dim=16)
     for i, label in enumerate(["dog", "rain"]):
         emb = embed_text(test_model, [t.replace("{}", label) for t in templates])
-        np.testing.assert_allclose(got[i], truncate_np(emb.mean(0, keepdims=True), 16)[0], atol=1e-5)
+        np.testing.assert_allclose(
+            got[i], truncate_np(emb.mean(0, keepdims=True), 16)[0], atol=1e-5
+        )
     one = zero_shot(test_model, tone(300), "dog, rain", sampling_rate=SR, templates=["a {} sound"])
     same = zero_shot(test_model, tone(300), "dog, rain", template="a {} sound", sampling_rate=SR)
     assert one == same
-    ens = zero_shot(test_model, tone(300), "dog, rain", sampling_rate=SR, templates=DEFAULT_TEMPLATES)
+    ens = zero_shot(
+        test_model, tone(300), "dog, rain", sampling_rate=SR, templates=DEFAULT_TEMPLATES
+    )
     assert ens.prompts[0].count(" | ") == len(DEFAULT_TEMPLATES) - 1
     with pytest.raises(ValueError, match="0:>9"):
         zero_shot(test_model, tone(300), "dog", sampling_rate=SR, templates=["{}", "{0:>9}"])
 
 
 def test_open_set_verdict_on_results(test_model, tmp_path):
-    rules = {m: {str(d): {"score": "cosine", "threshold": 2.0} for d in test_model.matryoshka_dims}
-             for m in ("zeroshot", "fewshot")}
+    rules = {
+        m: {str(d): {"score": "cosine", "threshold": 2.0} for d in test_model.matryoshka_dims}
+        for m in ("zeroshot", "fewshot")
+    }
     write_openset(OpenSetCalibration(rules, {"fitted_on": "unit test"}), tmp_path)
     cal = read_openset(tmp_path)
     assert cal.provenance == {"fitted_on": "unit test"}

@@ -27,8 +27,13 @@ def app(test_model, tmp_path_factory):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
-                **LAUNCH_KWARGS)
+    demo.launch(
+        server_name="127.0.0.1",
+        server_port=port,
+        prevent_thread_lock=True,
+        quiet=True,
+        **LAUNCH_KWARGS,
+    )
     yield demo, f"http://127.0.0.1:{port}"
     demo.close()
 
@@ -51,17 +56,22 @@ def test_add_examples_then_compare_side_by_side(app, clips, test_model):
     demo, url = app
     c = client(url)
     names = demo.engine.gallery.names
-    table, note = c.predict("birds", None, [names[0], names[1]], api_name="/fewshot_add")
+    table, note, files, picks = c.predict("birds", None, names[:2], api_name="/fewshot_add")
+    assert files is None and picks == []  # the pickers are emptied for the next label
     files = [handle_file(str(clips / n)) for n in ("hum0.wav", "corrupt.wav", "hum1.wav")]
-    table, note = c.predict("<b>hum</b>", files, [], api_name="/fewshot_add")
+    table, note, _, _ = c.predict("<b>hum</b>", files, [], api_name="/fewshot_add")
     assert "corrupt.wav" in note and "Added 2 example" in note and "<b>" not in note
     assert [r[:2] for r in table["data"]] == [["birds", 2], ["<b>hum</b>", 2]]
-    rules = {m: {str(d): {"score": "cosine", "threshold": 2.0} for d in test_model.matryoshka_dims}
-             for m in ("zeroshot", "fewshot")}
+    rules = {
+        m: {str(d): {"score": "cosine", "threshold": 2.0} for d in test_model.matryoshka_dims}
+        for m in ("zeroshot", "fewshot")
+    }
     test_model.openset = OpenSetCalibration(rules)
     try:
         z, zbars, f, fbars = c.predict(
-            handle_file(str(clips / "hum0.wav")), "This is a sound of {}.", 16,
+            handle_file(str(clips / "hum0.wav")),
+            "This is a sound of {}.",
+            16,
             api_name="/fewshot_compare",
         )
     finally:

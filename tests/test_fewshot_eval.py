@@ -38,8 +38,20 @@ def test_cli_classify_with_examples_folder_and_saved_fit(ckpt, tmp_path, capsys)
     (ex / "high beep" / "bad.wav").write_bytes(b"garbage")
     query = write_tone(tmp_path / "q.wav", 205)
     saved = tmp_path / "fit"
-    rc = cli(["classify", str(query), "--model", ckpt, "--examples", str(ex), "--dim", "8",
-              "--save", str(saved)])
+    rc = cli(
+        [
+            "classify",
+            str(query),
+            "--model",
+            ckpt,
+            "--examples",
+            str(ex),
+            "--dim",
+            "8",
+            "--save",
+            str(saved),
+        ]
+    )
     out, err = capsys.readouterr()
     assert rc == 0, err
     assert "skipped example" in err and "bad.wav" in err
@@ -75,8 +87,12 @@ def test_evaluate_fewshot_task_reports_every_size_and_shot(tmp_path, capsys):
         write_tone(data / "high" / f"h{k}.wav", 3000 + 50 * k, seed=10 + k)
     out = tmp_path / "out"
     args = ["--model", "test", "--data", str(data), "--quiet", "--out", str(out)]
-    assert evaluate([*args, "--task", "zeroshot,fewshot", "--shots", "1,3", "--draws", "4",
-                     "--ensemble"]) == 0
+    assert (
+        evaluate(
+            [*args, "--task", "zeroshot,fewshot", "--shots", "1,3", "--draws", "4", "--ensemble"]
+        )
+        == 0
+    )
     res = json.loads((out / "results.json").read_text())
     f = res["fewshot"]
     assert list(f["levels"]) == ["32", "16", "8", "4"] and f["test_clips"] == 10
@@ -95,11 +111,15 @@ def test_evaluate_fewshot_task_reports_every_size_and_shot(tmp_path, capsys):
 def held_out(n_classes=6, per_class=4, d=16, seed=0):
     rng = np.random.default_rng(seed)
     centres = rng.standard_normal((n_classes, d))
-    emb = np.repeat(centres, per_class, axis=0) + 0.1 * rng.standard_normal((n_classes * per_class, d))
+    emb = np.repeat(centres, per_class, axis=0) + 0.1 * rng.standard_normal(
+        (n_classes * per_class, d)
+    )
     emb /= np.linalg.norm(emb, axis=1, keepdims=True)
     label = np.repeat(np.arange(n_classes), per_class)
     group = np.array([f"g{i // 2}" for i in range(len(label))])  # pairs of clips share a source
-    return HeldOut(emb.astype(np.float32), label, group, tuple(f"c{i}" for i in range(n_classes)), "x", "0")
+    return HeldOut(
+        emb.astype(np.float32), label, group, tuple(f"c{i}" for i in range(n_classes)), "x", "0"
+    )
 
 
 def test_episodes_keep_examples_out_of_the_query_group():

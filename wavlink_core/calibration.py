@@ -108,7 +108,9 @@ def sample_episode(
     return Episode(q, np.array(cand), np.array(ex), np.array(ex_class), known)
 
 
-def episodes(data: HeldOut, n: int, seed: int, shots: int, known_share: float = 1.0) -> list[Episode]:
+def episodes(
+    data: HeldOut, n: int, seed: int, shots: int, known_share: float = 1.0
+) -> list[Episode]:
     """``n`` episodes of 2-10 ways (a fresh draw each); ``known_share`` of them known."""
     rng = np.random.default_rng([seed, shots])
     out: list[Episode] = []
@@ -154,7 +156,10 @@ def tune_blend(
                         for e in es
                     ]
                     accs[f"{k}-shot@{d}"] = float(np.mean(right))
-            results[f"alpha={alpha},beta={beta}"] = {"mean": float(np.mean(list(accs.values()))), **accs}
+            results[f"alpha={alpha},beta={beta}"] = {
+                "mean": float(np.mean(list(accs.values()))),
+                **accs,
+            }
     return results
 
 
@@ -194,7 +199,9 @@ def fit_openset(
                     s = open_set_score(kind, evidence, int(rank.argmax()))
                     raw[mode][kind][0 if e.known else 1].append(s)
         for mode in rules:
-            fits = {k: best_threshold(np.array(kn), np.array(un)) for k, (kn, un) in raw[mode].items()}
+            fits = {
+                k: best_threshold(np.array(kn), np.array(un)) for k, (kn, un) in raw[mode].items()
+            }
             kind = min(fits, key=lambda k: fits[k][1] + fits[k][2])
             t, frr, far = fits[kind]
             rules[mode][str(d)] = {
@@ -243,9 +250,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     proto = sorted(grid.items(), key=lambda kv: -kv[1]["mean"])
     print("few-shot blend, mean accuracy over 1/2/5 shots and every size (best first):")
     for name, r in proto[:8]:
-        print(f"  {name:<22} {100 * r['mean']:.1f} %  " + " ".join(
-            f"{k}={100 * v:.1f}" for k, v in r.items() if k != "mean" and k.endswith(f"@{model.config.embed_dim}")
-        ))
+        print(
+            f"  {name:<22} {100 * r['mean']:.1f} %  "
+            + " ".join(
+                f"{k}={100 * v:.1f}"
+                for k, v in r.items()
+                if k != "mean" and k.endswith(f"@{model.config.embed_dim}")
+            )
+        )
     default = grid[f"alpha={DEFAULT_ALPHA},beta={DEFAULT_BETA}"]["mean"]
     print(f"  default alpha={DEFAULT_ALPHA}, beta={DEFAULT_BETA}: {100 * default:.1f} %")
     cal = fit_openset(model, data, n=args.episodes, seed=args.seed)

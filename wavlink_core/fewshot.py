@@ -119,7 +119,9 @@ def examples_from_folder(folder: str | Path) -> dict[str, list[Path]]:
             )
         out.setdefault(normalise_label(sub.name) or sub.name, []).extend(files)
     if not out:
-        raise ValueError(f"{root}: no subfolders; put each label's example clips in its own subfolder")
+        raise ValueError(
+            f"{root}: no subfolders; put each label's example clips in its own subfolder"
+        )
     return out
 
 
@@ -157,7 +159,10 @@ class FewShotClassifier:
         q = truncate_np(np.atleast_2d(emb), self.dim)
         text_cos = q @ truncate_np(self.text_emb, self.dim).T
         affinity, nearest = class_evidence(
-            q, truncate_np(self.example_emb, self.dim), self.example_label, len(self.labels),
+            q,
+            truncate_np(self.example_emb, self.dim),
+            self.example_label,
+            len(self.labels),
             self.beta,
         )
         scale = float(self.model.scale().detach().item())
@@ -216,7 +221,9 @@ class FewShotClassifier:
 
         folder = Path(directory)
         if not (folder / JSON_NAME).is_file() or not (folder / WEIGHTS_NAME).is_file():
-            raise CheckpointError(f"{folder}: no saved few-shot classifier ({JSON_NAME}, {WEIGHTS_NAME})")
+            raise CheckpointError(
+                f"{folder}: no saved few-shot classifier ({JSON_NAME}, {WEIGHTS_NAME})"
+            )
         try:
             meta = json.loads((folder / JSON_NAME).read_text())
             arrays = load_file(str(folder / WEIGHTS_NAME))

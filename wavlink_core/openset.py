@@ -1,4 +1,4 @@
-""""None of these labels fits": a calibrated threshold that lets a result say no label matches.
+""" "None of these labels fits": a calibrated threshold that lets a result say no label matches.
 
 A classifier always ranks its labels; this module says whether the best one fits at all. The
 evidence for a label is a cosine: clip to label prompt (zero-shot) or clip to that label's nearest
@@ -65,7 +65,9 @@ class OpenSetCalibration:
         if rule is None:
             return None
         score = open_set_score(rule["score"], evidence, top)
-        return OpenSetVerdict(score < rule["threshold"], score, float(rule["threshold"]), rule["score"])
+        return OpenSetVerdict(
+            score < rule["threshold"], score, float(rule["threshold"]), rule["score"]
+        )
 
 
 def read_openset(directory: str | Path) -> OpenSetCalibration | None:

@@ -36,10 +36,32 @@ def draw_examples(
     return np.concatenate(picked)
 
 
-def prototype_logits(query: np.ndarray, examples: np.ndarray, labels: np.ndarray, n: int) -> np.ndarray:
+def prototype_logits(
+    query: np.ndarray, examples: np.ndarray, labels: np.ndarray, n: int
+) -> np.ndarray:
     """Cosine of each clip to each class's mean example (the text-free reference)."""
     means = np.stack([examples[labels == c].mean(axis=0) for c in range(n)])
     return query @ truncate_np(means, means.shape[1]).T
+
+
+def task_setup(
+    model: WavLink, dataset: Dataset, seed: int, templates: Sequence[str] | None
+) -> tuple[list[str], np.ndarray, list[probe.Split], str, tuple[str, ...], np.ndarray]:
+    """Classes, targets, the probe's splits and protocol, the templates and the label embeddings."""
+    y = np.asarray(dataset.targets())
+    clips = dataset.clips
+    splits, protocol = probe.probe_splits(
+        [c.fold for c in clips], y, [c.group for c in clips], seed=seed
+    )
+    templates = tuple(templates) if templates else (dataset.template,)
+    return (
+        dataset.classes,
+        y,
+        splits,
+        protocol,
+        templates,
+        label_embeddings(model, dataset.classes, templates),
+    )
 
 
 def evaluate_fewshot(
@@ -55,14 +77,7 @@ def evaluate_fewshot(
     beta: float = DEFAULT_BETA,
 ) -> dict:
     """Few-shot accuracy (mean ± std over ``draws``) at every size and shot count; see module doc."""
-    classes = dataset.classes
-    y = np.asarray(dataset.targets())
-    clips = dataset.clips
-    splits, protocol = probe.probe_splits(
-        [c.fold for c in clips], y, [c.group for c in clips], seed=seed
-    )
-    templates = tuple(templates) if templates else (dataset.template,)
-    text = label_embeddings(model, classes, templates)
+    classes, y, splits, protocol, templates, text = task_setup(model, dataset, seed, templates)
     test_all = np.concatenate([s.test for s in splits])
     levels: dict[str, dict] = {}
     for d in model.matryoshka_dims:
@@ -119,12 +134,17 @@ def fewshot_markdown(f: dict) -> list[str]:
         f"mean ± std over draws, %. Blend alpha {f['alpha']}, beta {f['beta']}; "
         f"{len(f['templates'])} template(s). `class mean` = cosine to the mean example, no text.",
         "",
-        "| dim | zero-shot % | " + " | ".join(f"{k}-shot %" for k in shots) + " | "
-        + " | ".join(f"{k}-shot class mean %" for k in shots) + " |",
+        "| dim | zero-shot % | "
+        + " | ".join(f"{k}-shot %" for k in shots)
+        + " | "
+        + " | ".join(f"{k}-shot class mean %" for k in shots)
+        + " |",
         "|" + "---|" * (2 + 2 * len(shots)),
     ]
     for dim, v in f["levels"].items():
-        cells = [f"{100 * v['shots'][k]['mean']:.1f} ± {100 * v['shots'][k]['std']:.1f}" for k in shots]
+        cells = [
+            f"{100 * v['shots'][k]['mean']:.1f} ± {100 * v['shots'][k]['std']:.1f}" for k in shots
+        ]
         cells += [
             f"{100 * v['shots'][k]['prototype_mean']:.1f} ± {100 * v['shots'][k]['prototype_std']:.1f}"
             for k in shots

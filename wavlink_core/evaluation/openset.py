@@ -18,10 +18,8 @@ import numpy as np
 from ..fewshot import DEFAULT_ALPHA, DEFAULT_BETA, FewShotClassifier
 from ..matryoshka import truncate_np
 from ..openset import OpenSetCalibration
-from ..prompts import label_embeddings
-from . import probe
 from .datasets import Dataset
-from .fewshot import draw_examples
+from .fewshot import draw_examples, task_setup
 
 if TYPE_CHECKING:
     from ..model import WavLink
@@ -88,16 +86,11 @@ def evaluate_openset(
             "this model has no open-set calibration (openset.json beside its weights); fit one "
             "with python -m wavlink_core.calibration --write"
         )
-    classes = dataset.classes
-    y = np.asarray(dataset.targets())
-    clips = dataset.clips
-    splits, protocol = probe.probe_splits(
-        [c.fold for c in clips], y, [c.group for c in clips], seed=seed
-    )
-    templates = tuple(templates) if templates else (dataset.template,)
-    text = label_embeddings(model, classes, templates)
+    classes, y, splits, protocol, templates, text = task_setup(model, dataset, seed, templates)
     rng = np.random.default_rng(seed)
-    kept = [np.sort(rng.choice(len(classes), len(classes) // 2, replace=False)) for _ in range(halves)]
+    kept = [
+        np.sort(rng.choice(len(classes), len(classes) // 2, replace=False)) for _ in range(halves)
+    ]
     levels = {}
     for d in model.matryoshka_dims:
         emb_d, text_d = truncate_np(emb, d), truncate_np(text, d)
@@ -148,7 +141,7 @@ def openset_markdown(o: dict) -> list[str]:
     """Lines of the open-set section of ``results.md``."""
     lines = [
         "",
-        f"## Open set (\"no label fits\"; {o['kept_per_half']} labels kept of each of "
+        f'## Open set ("no label fits"; {o["kept_per_half"]} labels kept of each of '
         f"{o['halves']} random halves)",
         "",
         f"False reject = a clip of a kept label flagged as fitting none; false accept = a clip of a "
