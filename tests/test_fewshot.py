@@ -69,6 +69,9 @@ def test_affinity_is_a_mean_so_more_examples_do_not_win_by_count():
     np.testing.assert_allclose(aff[0, 0], aff[0, 1], rtol=1e-6)
     np.testing.assert_allclose(nearest[0], ex[0] @ q[0], rtol=1e-6)
     assert blend_logits(np.zeros((1, 2)), aff, 10.0, 2.0).shape == (1, 2)
+    # a class with no example (a grouped evaluation fold can lack one) gets no affinity
+    aff, nearest = class_evidence(q, ex[:2], np.array([0, 0]), 2, beta=5.0)
+    assert aff[0, 1] == 0 and nearest[0, 1] == -1 and np.isfinite(aff).all()
 
 
 def test_fit_classify_at_every_size_and_skip_bad_files(test_model, tmp_path):

@@ -35,8 +35,8 @@ from .prompts import label_embeddings
 if TYPE_CHECKING:
     from .model import WavLink
 
-ALPHAS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
-BETAS = (1.0, 2.0, 5.5, 10.0, 20.0)
+ALPHAS = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0)
+BETAS = (1.0, 2.0, 3.0, 5.5, 8.0, 12.0)
 SHOTS = (1, 2, 5)
 
 
@@ -228,6 +228,12 @@ def fit_openset(
     return OpenSetCalibration(rules, provenance)
 
 
+def parse_setting(name: str) -> tuple[float, float]:
+    """``"alpha=2.0,beta=5.5"`` → (2.0, 5.5)."""
+    a, b = (part.split("=")[1] for part in name.split(","))
+    return float(a), float(b)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m wavlink_core.calibration", description=__doc__)
     p.add_argument("--model", required=True, help="checkpoint folder")
@@ -259,8 +265,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         )
     default = grid[f"alpha={DEFAULT_ALPHA},beta={DEFAULT_BETA}"]["mean"]
-    print(f"  default alpha={DEFAULT_ALPHA}, beta={DEFAULT_BETA}: {100 * default:.1f} %")
-    cal = fit_openset(model, data, n=args.episodes, seed=args.seed)
+    print(f"  current default alpha={DEFAULT_ALPHA}, beta={DEFAULT_BETA}: {100 * default:.1f} %")
+    alpha, beta = parse_setting(proto[0][0])
+    print(f"best: alpha={alpha}, beta={beta} (the open-set fit below uses it)")
+    cal = fit_openset(model, data, n=args.episodes, seed=args.seed, alpha=alpha, beta=beta)
     for mode, per_dim in cal.rules.items():
         for d, r in per_dim.items():
             print(

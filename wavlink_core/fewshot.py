@@ -9,9 +9,10 @@ the clip to the label's prompt, as zero-shot does) with its affinity to the labe
 ``scale`` is the model's learned temperature. Tip-Adapter sums the affinities over the examples;
 the mean is used here so a label with more examples does not win by count alone (users give
 uneven numbers). ``beta`` sharpens the affinity (large: nearest example; small: class mean);
-``alpha`` weighs examples against the text prior. Their defaults were tuned on few-shot episodes
-drawn from the training corpus's validation split (``scripts/tune_fewshot.py``), never on the
-evaluation sets; see ``docs/evaluation.md``.
+``alpha`` weighs examples against the text prior. The defaults are the best of a grid scored on
+few-shot episodes from the training corpus's validation split (``python -m
+wavlink_core.calibration``), never on the evaluation sets; that split favours the text prior,
+because the model was trained on its category words (see ``docs/evaluation.md``).
 
 Everything is stored at full size and truncated on use, so a fit works at every Matryoshka size.
 A fitted classifier saves as ``fewshot.safetensors`` (embeddings) + ``fewshot.json`` (labels,
@@ -41,9 +42,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# Tuned on corpus validation episodes (scripts/tune_fewshot.py); see the module docstring.
-DEFAULT_ALPHA = 1.0
-DEFAULT_BETA = 5.5
+# Best on corpus validation episodes (python -m wavlink_core.calibration); see the module docstring.
+DEFAULT_ALPHA = 0.5
+DEFAULT_BETA = 12.0
 FORMAT_VERSION = 1
 JSON_NAME, WEIGHTS_NAME = "fewshot.json", "fewshot.safetensors"
 SAMPLE_RATE = 16000
@@ -73,16 +74,17 @@ def class_evidence(
     Args:
         query: (Q, d) unit-norm clip embeddings.
         examples: (N, d) unit-norm example embeddings.
-        example_label: (N,) class index of each example; every class has at least one.
+        example_label: (N,) class index of each example.
 
     Returns:
-        ``(affinity, nearest)``, both (Q, C).
+        ``(affinity, nearest)``, both (Q, C). A class without examples (possible only in the
+        evaluation, where a fold can lack a class) gets affinity 0 and nearest cosine -1.
     """
     cos = query @ examples.T
     onehot = np.eye(n_classes, dtype=np.float32)[example_label]  # (N, C)
-    affinity = np.exp(-beta * (1.0 - cos)) @ onehot / onehot.sum(axis=0)
-    nearest = np.full((len(query), n_classes), -np.inf, dtype=np.float32)
-    for c in range(n_classes):
+    affinity = np.exp(-beta * (1.0 - cos)) @ onehot / np.maximum(onehot.sum(axis=0), 1)
+    nearest = np.full((len(query), n_classes), -1.0, dtype=np.float32)
+    for c in np.unique(example_label):
         nearest[:, c] = cos[:, example_label == c].max(axis=1)
     return affinity, nearest
 

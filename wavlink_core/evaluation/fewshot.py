@@ -39,9 +39,13 @@ def draw_examples(
 def prototype_logits(
     query: np.ndarray, examples: np.ndarray, labels: np.ndarray, n: int
 ) -> np.ndarray:
-    """Cosine of each clip to each class's mean example (the text-free reference)."""
-    means = np.stack([examples[labels == c].mean(axis=0) for c in range(n)])
-    return query @ truncate_np(means, means.shape[1]).T
+    """Cosine of each clip to each class's mean example (the text-free reference); a class with
+    no example scores -2, below any cosine."""
+    out = np.full((len(query), n), -2.0, dtype=np.float32)
+    for c in np.unique(labels):
+        mean = examples[labels == c].mean(axis=0, keepdims=True)
+        out[:, c] = (query @ truncate_np(mean, mean.shape[1]).T)[:, 0]
+    return out
 
 
 def task_setup(
@@ -79,6 +83,9 @@ def evaluate_fewshot(
     """Few-shot accuracy (mean ± std over ``draws``) at every size and shot count; see module doc."""
     classes, y, splits, protocol, templates, text = task_setup(model, dataset, seed, templates)
     test_all = np.concatenate([s.test for s in splits])
+    # Grouped folds can leave a class without any training clip: no example can be drawn for it,
+    # so its test clips in that fold cannot be named from examples (the probe has the same limit).
+    unreachable = sum(int((~np.isin(y[s.test], y[s.train])).sum()) for s in splits)
     levels: dict[str, dict] = {}
     for d in model.matryoshka_dims:
         text_d, emb_d = truncate_np(text, d), truncate_np(emb, d)
@@ -112,6 +119,7 @@ def evaluate_fewshot(
         "protocol": protocol,
         "splits": [{"name": s.name, "train": len(s.train), "test": len(s.test)} for s in splits],
         "test_clips": int(len(test_all)),
+        "test_clips_without_examples": unreachable,
         "classes": classes,
         "draws": draws,
         "seed": seed,
@@ -132,7 +140,13 @@ def fewshot_markdown(f: dict) -> list[str]:
         "",
         f"Examples drawn at random from each training part, {f['draws']} draws (seed {f['seed']}); "
         f"mean ± std over draws, %. Blend alpha {f['alpha']}, beta {f['beta']}; "
-        f"{len(f['templates'])} template(s). `class mean` = cosine to the mean example, no text.",
+        f"{len(f['templates'])} template(s). `class mean` = cosine to the mean example, no text."
+        + (
+            f" {f['test_clips_without_examples']} test clips belong to a class with no training "
+            "clip in their fold (grouped folds), so no example of their class can be drawn."
+            if f.get("test_clips_without_examples")
+            else ""
+        ),
         "",
         "| dim | zero-shot % | "
         + " | ".join(f"{k}-shot %" for k in shots)
