@@ -13,6 +13,7 @@ from wavlink_core.calibration import HeldOut, best_threshold, episodes, fit_open
 from wavlink_core.cli import main as cli
 from wavlink_core.evaluate import main as evaluate
 from wavlink_core.evaluation.fewshot import draw_examples
+from wavlink_core.fewshot import DEFAULT_BETA
 
 SR = 16000
 
@@ -89,12 +90,24 @@ def test_evaluate_fewshot_task_reports_every_size_and_shot(tmp_path, capsys):
     args = ["--model", "test", "--data", str(data), "--quiet", "--out", str(out)]
     assert (
         evaluate(
-            [*args, "--task", "zeroshot,fewshot", "--shots", "1,3", "--draws", "4", "--ensemble"]
+            [
+                *args,
+                "--task",
+                "zeroshot,fewshot",
+                "--shots",
+                "1,3",
+                "--draws",
+                "4",
+                "--ensemble",
+                "--alpha",
+                "2",
+            ]
         )
         == 0
     )
     res = json.loads((out / "results.json").read_text())
     f = res["fewshot"]
+    assert f["alpha"] == 2.0 and f["beta"] == DEFAULT_BETA  # unset: the shipped default
     assert list(f["levels"]) == ["32", "16", "8", "4"] and f["test_clips"] == 10
     lvl = f["levels"]["8"]["shots"]
     assert list(lvl) == ["1", "3"] and len(lvl["3"]["draws"]) == 4

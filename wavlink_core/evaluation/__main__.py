@@ -75,6 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
     f = p.add_argument_group("few-shot and open set")
     f.add_argument("--shots", default="1,2,5", help="examples per class, comma-separated")
     f.add_argument("--draws", type=int, default=10, help="random example draws per shot count")
+    f.add_argument("--alpha", type=float, default=None, help="few-shot blend weight of examples")
+    f.add_argument("--beta", type=float, default=None, help="few-shot affinity sharpness")
     f.add_argument("--halves", type=int, default=10, help="open set: random halves of the labels")
     f.add_argument("--openset-shots", type=int, default=5, help="open set: examples per label")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -145,9 +147,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError:
         print(f"error: --shots {args.shots!r}: give positive integers, e.g. 1,2,5", file=sys.stderr)
         return 2
-    seed_opts = {"seed": args.seed}
-    fewshot_options = {"shots": shots, "draws": args.draws, **seed_opts}
-    openset_options = {"halves": args.halves, "shots": args.openset_shots, **seed_opts}
+    # Unset: the defaults of wavlink_core.fewshot (chosen on the corpus validation split).
+    shared_opts = {"seed": args.seed}
+    shared_opts.update(
+        {k: v for k, v in (("alpha", args.alpha), ("beta", args.beta)) if v is not None}
+    )
+    fewshot_options = {"shots": shots, "draws": args.draws, **shared_opts}
+    openset_options = {"halves": args.halves, "shots": args.openset_shots, **shared_opts}
     probe_options = {
         "features": args.probe_features,
         "cv": args.cv,
