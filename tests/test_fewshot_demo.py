@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import socket
-
 import numpy as np
 import pytest
 import soundfile as sf
@@ -11,6 +9,7 @@ import soundfile as sf
 gr = pytest.importorskip("gradio")
 from gradio_client import Client, handle_file  # noqa: E402
 from gradio_client.exceptions import AppError  # noqa: E402
+from test_demo_client import _free_port  # noqa: E402
 
 from demo import LAUNCH_KWARGS, build_demo  # noqa: E402
 from demo.fewshot_panel import md_text  # noqa: E402
@@ -24,9 +23,7 @@ def app(test_model, tmp_path_factory):
 
     os.environ["WAVLINK_CACHE"] = str(tmp_path_factory.mktemp("cache"))
     demo = build_demo(test_model, gallery=load_gallery(limit=12), warm=False)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = _free_port()
     demo.launch(
         server_name="127.0.0.1",
         server_port=port,
