@@ -152,3 +152,42 @@ def test_best_threshold_separates_and_openset_fit_uses_every_size(test_model):
     assert set(cal.rules) == {"zeroshot", "fewshot"}
     assert list(cal.rules["fewshot"]) == [str(d) for d in test_model.matryoshka_dims]
     assert cal.provenance["fitted_on"].startswith("training corpus validation split")
+
+
+def test_openset_rates_follow_the_thresholds(test_model):
+    from pathlib import Path
+
+    from wavlink_core.evaluation.datasets import Clip, Dataset
+    from wavlink_core.evaluation.openset import evaluate_openset
+    from wavlink_core.openset import OpenSetCalibration
+
+    rng = np.random.default_rng(0)
+    clips = [Clip(Path(f"{c}{i}.wav"), f"class {c}", 1 + i % 2) for c in "abcd" for i in range(4)]
+    emb = rng.standard_normal((len(clips), test_model.config.embed_dim)).astype(np.float32)
+    emb /= np.linalg.norm(emb, axis=1, keepdims=True)
+    data = Dataset("toy", "folder", clips)
+    dims = test_model.matryoshka_dims
+
+    def run(threshold):
+        rule = {"score": "cosine", "threshold": threshold}
+        rules = {m: {str(d): rule for d in dims} for m in ("zeroshot", "fewshot")}
+        test_model.openset = OpenSetCalibration(rules)
+        try:
+            return evaluate_openset(test_model, data, emb, halves=3, shots=1)
+        finally:
+            test_model.openset = None
+
+    everything_flagged = run(2.0)["levels"]["8"]
+    assert everything_flagged["zeroshot"]["false_reject_rate"] == 1.0
+    assert everything_flagged["fewshot"]["false_accept_rate"] == 0.0
+    nothing_flagged = run(-2.0)["levels"]["8"]
+    assert nothing_flagged["zeroshot"]["false_accept_rate"] == 1.0
+    assert nothing_flagged["fewshot"]["false_reject_rate"] == 0.0
+    test_model.openset = OpenSetCalibration(
+        {"zeroshot": {"32": {"score": "cosine", "threshold": 0}}}
+    )
+    try:
+        with pytest.raises(ValueError, match="no fewshot rule for size 32"):
+            evaluate_openset(test_model, data, emb, halves=1, shots=1)
+    finally:
+        test_model.openset = None

@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -152,8 +152,6 @@ class FewShotClassifier:
 
     def with_dim(self, dim: int | None) -> FewShotClassifier:
         """The same fit at another trained Matryoshka size."""
-        from dataclasses import replace
-
         return replace(self, dim=self.model.check_dim(dim))
 
     def scores(self, emb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

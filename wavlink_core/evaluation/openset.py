@@ -40,6 +40,11 @@ def rates(
         evidence: (Q, K) evidence cosines over the same labels.
         known: (Q,) True where the clip's class is among the candidates.
     """
+    if str(dim) not in calibration.rules.get(mode, {}):
+        raise ValueError(
+            f"the open-set calibration has no {mode} rule for size {dim} (it has "
+            f"{sorted(calibration.rules.get(mode, {}))}); fit it again for this model"
+        )
     flagged = np.array(
         [
             calibration.verdict(mode, dim, evidence[i], int(ranking[i].argmax())).no_match
