@@ -11,8 +11,7 @@ the mean is used here so a label with more examples does not win by count alone 
 uneven numbers). ``beta`` sharpens the affinity (large: nearest example; small: class mean);
 ``alpha`` weighs examples against the text prior. The defaults are the best of a grid scored on
 few-shot episodes from the training corpus's validation split (``python -m
-wavlink_core.calibration``), never on the evaluation sets; that split favours the text prior,
-because the model was trained on its category words (see ``docs/evaluation.md``).
+wavlink_core.calibration``), never on the evaluation sets; see ``docs/evaluation.md``.
 
 Everything is stored at full size and truncated on use, so a fit works at every Matryoshka size.
 A fitted classifier saves as ``fewshot.safetensors`` (embeddings) + ``fewshot.json`` (labels,
@@ -43,8 +42,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 # Best on corpus validation episodes (python -m wavlink_core.calibration); see the module docstring.
-DEFAULT_ALPHA = 0.5
-DEFAULT_BETA = 12.0
+DEFAULT_ALPHA = 16.0
+DEFAULT_BETA = 8.0
 FORMAT_VERSION = 1
 JSON_NAME, WEIGHTS_NAME = "fewshot.json", "fewshot.safetensors"
 SAMPLE_RATE = 16000
