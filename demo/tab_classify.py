@@ -9,7 +9,7 @@ import gradio as gr
 from wavlink_core import DEFAULT_TEMPLATE
 from wavlink_core.inference import label_prompts
 
-from . import views
+from . import fewshot_panel, views
 from .errors import guard
 from .label_sets import preset_for, with_gallery
 
@@ -80,6 +80,7 @@ def build(engine, examples: list[int], downloads) -> dict:
             label="Gallery clips to try: the true label is on each; the preset holds it",
             elem_id="classify-examples",
         )
+    fewshot_panel.build(engine, audio, template, dim)
 
     @guard
     def classify(path, label_text, tmpl, size, score, top):

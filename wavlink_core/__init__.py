@@ -17,6 +17,7 @@ from .audio import AudioInfo, load_audio, load_audio_with_info, probe_audio
 from .checkpoint import load_pretrained, save_pretrained
 from .config import PRESETS, AudioConfig, TextConfig, WavLinkConfig, get_preset
 from .errors import AudioError, CheckpointError, ConfigError, WavLinkError
+from .fewshot import FewShotClassifier, FewShotResult, fit_examples
 from .inference import (
     DEFAULT_TEMPLATE,
     ZeroShotResult,
@@ -34,11 +35,14 @@ WavLink.save_pretrained = save_pretrained
 WavLink.embed_audio = embed_audio
 WavLink.embed_text = embed_text
 WavLink.zero_shot = zero_shot
+WavLink.fit_examples = fit_examples
 WavLink.similarity = staticmethod(similarity)
 
 __all__ = [
     "PRESETS",
     "DEFAULT_TEMPLATE",
+    "FewShotClassifier",
+    "FewShotResult",
     "AudioConfig",
     "AudioError",
     "AudioInfo",
@@ -52,6 +56,7 @@ __all__ = [
     "check_dim",
     "embed_audio",
     "embed_text",
+    "fit_examples",
     "get_preset",
     "load_audio",
     "load_audio_with_info",

@@ -25,6 +25,7 @@ from safetensors.torch import load_file, save_file
 from .config import PRESETS, WavLinkConfig
 from .errors import CheckpointError
 from .model import WavLink
+from .openset import read_openset
 
 log = logging.getLogger(__name__)
 
@@ -207,6 +208,7 @@ def load_pretrained(name_or_path: str | Path, *, device: str | torch.device = "c
     stored = {k: v.to(expected[k].dtype) for k, v in stored.items()}
     model.load_state_dict(stored, strict=not delta)
     model.training_info = meta.get("training")
+    model.openset = read_openset(directory)  # "no label fits" thresholds, when calibrated
     return model.to(device)
 
 

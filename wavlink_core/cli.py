@@ -107,10 +107,16 @@ def cmd_embed(args: argparse.Namespace) -> int:
 
 
 def cmd_classify(args: argparse.Namespace) -> int:
+    from .fewshot_cli import classify_with_examples, open_set_line
     from .inference import label_prompts, zero_shot
 
-    label_prompts(args.labels, args.template)  # a bad template or label list fails before loading
+    if bool(args.labels) == bool(args.examples):
+        raise ValueError("give either --labels (zero-shot) or --examples DIR (few-shot)")
+    if args.labels:
+        label_prompts(args.labels, args.template)  # a bad template or label list fails before loading
     model = _load(args)
+    if args.examples:
+        return classify_with_examples(args, model)
     result = zero_shot(model, str(args.file), args.labels, template=args.template, dim=args.dim)
     if not result.trained:
         print(
@@ -122,6 +128,8 @@ def cmd_classify(args: argparse.Namespace) -> int:
     print(f"{'label':<30} {'softmax':>8} {'cosine':>8}")
     for label, prob, cos in result.top(args.top_k):
         print(f"{label:<30} {prob:>8.3f} {cos:>8.3f}")
+    if result.open_set:
+        print(open_set_line(result.open_set))
     return 0
 
 
@@ -231,10 +239,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     e.set_defaults(func=cmd_embed)
 
-    c = sub.add_parser("classify", help="zero-shot classification of one file")
+    c = sub.add_parser("classify", help="zero-shot or few-shot classification of one file")
     common(c)
     c.add_argument("file", type=Path, help="audio file")
-    c.add_argument("--labels", required=True, help='comma-separated, e.g. "dog, rain, siren"')
+    c.add_argument("--labels", default=None, help='comma-separated, e.g. "dog, rain, siren"')
+    c.add_argument(
+        "--examples",
+        default=None,
+        help="few-shot: a folder with one subfolder of example clips per label, or a saved fit",
+    )
+    c.add_argument("--save", default=None, help="with --examples: save the fit to this folder")
     c.add_argument("--template", default=DEFAULT_TEMPLATE, help="prompt with {} for the label")
     c.add_argument("--top-k", type=positive_int, default=5, help="how many labels to print")
     c.set_defaults(func=cmd_classify)

@@ -26,6 +26,8 @@ from .audio import load_audio
 from .errors import AudioError, ConfigError
 from .features import N_SAMPLES, batch_log_mel
 from .matryoshka import truncate_np
+from .openset import OpenSetVerdict
+from .prompts import check_templates, ensemble_prompts, label_embeddings
 from .templates import check_template, fill_template
 
 if TYPE_CHECKING:
@@ -52,6 +54,7 @@ class ZeroShotResult:
     prompts: tuple[str, ...]
     dim: int
     trained: bool  # False: untrained projections, the scores carry no meaning
+    open_set: OpenSetVerdict | None = None  # None: the model has no open-set calibration
 
     def top(self, k: int = 5) -> list[tuple[str, float, float]]:
         return list(zip(self.labels, self.probs, self.cosine))[:k]
@@ -251,23 +254,30 @@ def zero_shot(
     dim: int | None = None,
     sampling_rate: int | None = None,
     channels_first: bool | None = None,
+    templates: Sequence[str] | None = None,
 ) -> ZeroShotResult:
     """Rank ``labels`` for one clip by the similarity of the clip to ``template`` prompts.
 
     ``audio`` is one clip under :func:`embed_audio`'s rule (a 2-D array is one multichannel clip);
-    a batch is refused: call this once per clip.
+    a batch is refused: call this once per clip. ``templates`` (several, e.g.
+    ``wavlink_core.prompts.DEFAULT_TEMPLATES``) replaces ``template`` with a prompt ensemble: each
+    label's prompts are averaged in embedding space.
     """
-    labels, prompts = label_prompts(labels, template)
+    templates = check_templates(templates if templates is not None else template)
+    labels = parse_labels(labels)
+    prompts = [" | ".join(row) for row in ensemble_prompts(labels, templates)]
     dim = model.check_dim(dim)
     clip = as_clips(audio)
     if len(clip) != 1:
         raise ValueError(f"zero_shot ranks labels for one clip; got {len(clip)}: call it per clip")
     a = embed_audio(model, clip, sampling_rate, dim, channels_first=channels_first)
-    cos = (a @ embed_text(model, prompts, dim=dim).T)[0]
+    cos = (a @ label_embeddings(model, labels, templates, dim=dim).T)[0]
     logits = model.scale().detach().item() * cos
     probs = np.exp(logits - logits.max())
     probs /= probs.sum()
     order = np.argsort(-cos, kind="stable")
+    calibration = getattr(model, "openset", None)
+    verdict = calibration.verdict("zeroshot", dim, cos, int(order[0])) if calibration else None
     return ZeroShotResult(
         labels=tuple(labels[i] for i in order),
         probs=tuple(float(probs[i]) for i in order),
@@ -275,4 +285,5 @@ def zero_shot(
         prompts=tuple(prompts[i] for i in order),
         dim=dim,
         trained=model.is_trained,
+        open_set=verdict,
     )

@@ -24,17 +24,18 @@ from ..audio_tower import mean_pool
 from ..features import batch_log_mel
 from ..inference import embed_text, windows
 from ..matryoshka import truncate_np
-from ..templates import fill_template
+from ..prompts import ensemble_prompts, label_embeddings
 from . import metrics, probe
 from .datasets import Clip, Dataset, load_dataset
 
 if TYPE_CHECKING:
     from ..model import WavLink
 
-TASKS = ("zeroshot", "retrieval", "probe")
+TASKS = ("zeroshot", "retrieval", "probe")  # what --task all runs
+EXTRA_TASKS = ("fewshot", "openset")  # run only when named: draws and halves take longer
 MEAN_FEATURE = "whisper-mean"
 
-__all__ = ["TASKS", "FeatureCache", "evaluate", "extract_features", "load_dataset"]
+__all__ = ["EXTRA_TASKS", "TASKS", "FeatureCache", "evaluate", "extract_features", "load_dataset"]
 
 
 class FeatureCache:
@@ -127,10 +128,14 @@ def levels(model: WavLink, emb: np.ndarray) -> dict[int, np.ndarray]:
     return {d: truncate_np(emb, d) for d in model.matryoshka_dims}
 
 
-def evaluate_zeroshot(model: WavLink, dataset: Dataset, emb: np.ndarray) -> dict:
+def evaluate_zeroshot(
+    model: WavLink, dataset: Dataset, emb: np.ndarray, templates: Sequence[str] | None = None
+) -> dict:
+    """``templates`` (several) replaces the set's template with a prompt ensemble."""
     classes = dataset.classes
-    prompts = [fill_template(dataset.template, c) for c in classes]
-    text = embed_text(model, prompts)
+    templates = tuple(templates) if templates else (dataset.template,)
+    prompts = [" | ".join(row) for row in ensemble_prompts(classes, templates)]
+    text = label_embeddings(model, classes, templates)
     targets = dataset.targets()
     out = {}
     for d, a in levels(model, emb).items():
@@ -209,14 +214,29 @@ def evaluate(
     cache: FeatureCache | None = None,
     progress: bool = True,
     probe_options: dict | None = None,
+    templates: Sequence[str] | None = None,
+    fewshot_options: dict | None = None,
+    openset_options: dict | None = None,
 ) -> dict:
-    """Run ``tasks`` on ``dataset``; tasks the data cannot support are listed under ``skipped``."""
+    """Run ``tasks`` on ``dataset``; tasks the data cannot support are listed under ``skipped``.
+
+    ``templates`` (several) makes zero-shot, few-shot and open-set use a prompt ensemble.
+    """
     t0 = time.perf_counter()
     skipped = {}
     tasks = list(dict.fromkeys(tasks))
     if not dataset.has_labels:
         skipped.update(
-            {t: "the set has no class labels" for t in ("zeroshot", "probe") if t in tasks}
+            {
+                t: "the set has no class labels"
+                for t in ("zeroshot", "probe", *EXTRA_TASKS)
+                if t in tasks
+            }
+        )
+    if "openset" in tasks and getattr(model, "openset", None) is None:
+        skipped["openset"] = (
+            "the model has no open-set calibration (openset.json beside its weights; fit one "
+            "with python -m wavlink_core.calibration --write)"
         )
     if not dataset.has_captions and "retrieval" in tasks:
         skipped["retrieval"] = "the set has no captions"
@@ -236,12 +256,24 @@ def evaluate(
     t_feat = time.perf_counter() - t0
     out: dict = {"skipped": skipped}
     if "zeroshot" in run:
-        out["zeroshot"] = evaluate_zeroshot(model, dataset, emb)
+        out["zeroshot"] = evaluate_zeroshot(model, dataset, emb, templates)
     if "retrieval" in run:
         out["retrieval"] = evaluate_retrieval(model, dataset, emb)
     if "probe" in run:
         out["probe"] = evaluate_probe(
             model, dataset, emb, mean, progress=progress, **(probe_options or {})
+        )
+    if "fewshot" in run:
+        from .fewshot import evaluate_fewshot
+
+        out["fewshot"] = evaluate_fewshot(
+            model, dataset, emb, templates=templates, **(fewshot_options or {})
+        )
+    if "openset" in run:
+        from .openset import evaluate_openset
+
+        out["openset"] = evaluate_openset(
+            model, dataset, emb, templates=templates, **(openset_options or {})
         )
     out["timing_s"] = {"features": round(t_feat, 2), "total": round(time.perf_counter() - t0, 2)}
     out["pad_to_30s"] = pad

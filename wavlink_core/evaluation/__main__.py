@@ -23,7 +23,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--model", required=True, help="checkpoint folder or preset (tiny, base, small, test)"
     )
     p.add_argument("--data", required=True, help="dataset folder or manifest file")
-    p.add_argument("--task", default="all", choices=("zeroshot", "retrieval", "probe", "all"))
+    p.add_argument(
+        "--task",
+        default="all",
+        help="zeroshot, retrieval, probe, fewshot, openset, all (= the first three), or several "
+        "joined by commas",
+    )
     p.add_argument(
         "--dataset-type", default="auto", choices=DATASET_TYPES, help="override layout detection"
     )
@@ -32,6 +37,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="zero-shot prompt with {} for the label (default: 'This is a sound of {}.'; "
         "FSDD: 'a person saying the number {}.')",
+    )
+    p.add_argument(
+        "--ensemble",
+        action="store_true",
+        help="prompt ensemble: average wavlink_core.prompts.DEFAULT_TEMPLATES per label "
+        "(zero-shot, few-shot and open-set) instead of one template",
     )
     p.add_argument("--out", default=None, help="folder for results.json and results.md")
     p.add_argument("--batch-size", type=int, default=16, help="audio windows per forward pass")
@@ -62,8 +73,25 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--epochs", type=int, default=50)
     g.add_argument("--lr", type=float, default=1e-3)
     g.add_argument("--probe-batch-size", type=int, default=64)
+    f = p.add_argument_group("few-shot and open set")
+    f.add_argument("--shots", default="1,2,5", help="examples per class, comma-separated")
+    f.add_argument("--draws", type=int, default=10, help="random example draws per shot count")
+    f.add_argument("--alpha", type=float, default=None, help="few-shot blend weight of examples")
+    f.add_argument("--beta", type=float, default=None, help="few-shot affinity sharpness")
+    f.add_argument("--halves", type=int, default=10, help="open set: random halves of the labels")
+    f.add_argument("--openset-shots", type=int, default=5, help="open set: examples per label")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     return p
+
+
+def parse_tasks(text: str) -> tuple[str, ...] | None:
+    """``all`` or comma-separated task names → the tasks in order; None if a name is unknown."""
+    from . import EXTRA_TASKS, TASKS
+
+    if text.strip() == "all":
+        return TASKS
+    names = tuple(dict.fromkeys(t.strip() for t in text.split(",") if t.strip()))
+    return names if names and all(t in TASKS + EXTRA_TASKS for t in names) else None
 
 
 def model_info(model, source: str) -> dict:
@@ -89,7 +117,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from ..checkpoint import load_pretrained
     from ..errors import WavLinkError
-    from . import TASKS, FeatureCache, clip_counts, evaluate
+    from ..prompts import DEFAULT_TEMPLATES
+    from . import EXTRA_TASKS, TASKS, FeatureCache, clip_counts, evaluate
     from .datasets import load_dataset
     from .report import to_markdown, write_report
 
@@ -105,7 +134,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     except WavLinkError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    tasks = TASKS if args.task == "all" else (args.task,)
+    tasks = parse_tasks(args.task)
+    if tasks is None:
+        print(
+            f"error: --task {args.task!r}: choose from {', '.join(TASKS + EXTRA_TASKS)} or all",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        shots = tuple(int(k) for k in args.shots.split(",") if k.strip())
+        if not shots or min(shots) < 1:
+            raise ValueError
+    except ValueError:
+        print(f"error: --shots {args.shots!r}: give positive integers, e.g. 1,2,5", file=sys.stderr)
+        return 2
+    # Unset: the defaults of wavlink_core.fewshot (chosen on the corpus validation split).
+    shared_opts = {"seed": args.seed}
+    shared_opts.update(
+        {k: v for k, v in (("alpha", args.alpha), ("beta", args.beta)) if v is not None}
+    )
+    fewshot_options = {"shots": shots, "draws": args.draws, **shared_opts}
+    openset_options = {"halves": args.halves, "shots": args.openset_shots, **shared_opts}
     probe_options = {
         "features": args.probe_features,
         "cv": args.cv or dataset.probe_cv,
@@ -126,6 +175,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         cache=FeatureCache(),
         progress=not args.quiet,
         probe_options=probe_options,
+        templates=DEFAULT_TEMPLATES if args.ensemble else None,
+        fewshot_options=fewshot_options,
+        openset_options=openset_options,
     )
     captions = sum(len(c.captions) for c in dataset.clips)
     res = {
@@ -140,6 +192,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "clips_per_class": clip_counts(dataset.clips),
         },
         "template": dataset.template,
+        "templates": list(DEFAULT_TEMPLATES) if args.ensemble else [dataset.template],
         "tasks": list(tasks),
         **res,
     }

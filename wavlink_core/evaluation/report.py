@@ -29,6 +29,13 @@ def to_markdown(res: dict) -> str:
         f"- data: `{d['name']}` (layout {d['type']}): {d['clips']} clips, {d['classes']} classes"
         + (f", {d['captions']} captions" if d.get("captions") else ""),
         f"- template: `{res['template']}`; 30-s padding: {res['pad_to_30s']}",
+    ]
+    if len(res.get("templates", [])) > 1:
+        lines.append(
+            f"- prompt ensemble of {len(res['templates'])} templates: "
+            + ", ".join(f"`{t}`" for t in res["templates"])
+        )
+    lines += [
         f"- time: {res['timing_s']['total']} s ({res['timing_s']['features']} s encoding audio)",
     ]
     for task, why in res.get("skipped", {}).items():
@@ -95,6 +102,14 @@ def to_markdown(res: dict) -> str:
                 row.append(f"{_pct(v['mean_split_accuracy'])} ± {_pct(v['std_split_accuracy'])}")
             rows.append(row)
         lines += _table(header, rows)
+    if "fewshot" in res:
+        from .fewshot import fewshot_markdown
+
+        lines += fewshot_markdown(res["fewshot"])
+    if "openset" in res:
+        from .openset import openset_markdown
+
+        lines += openset_markdown(res["openset"])
     return "\n".join(lines) + "\n"
 
 
