@@ -9,8 +9,11 @@ import gradio as gr
 from . import tab_about, tab_classify, tab_explore, tab_match, tab_sizes, views
 from .engine import Engine
 from .gallery import Gallery, load_gallery
+from .tempfiles import TempFolders
 
 CSS = "#classify-result h3 {margin: 0.2em 0;} .banner-untrained {border-left: 4px solid #E45756; padding-left: 8px;}"
+# Uploads and returned files in Gradio's cache: every 5 minutes, remove those older than 30 minutes.
+DELETE_CACHE = (300, 1800)
 LAUNCH_KWARGS = dict(
     max_file_size="20mb", footer_links=["gradio", "settings"], css=CSS, theme=gr.themes.Soft()
 )
@@ -22,11 +25,13 @@ def build_demo(
     model_dir: str | Path | None = None,
     warm: bool = True,
     compare_model=None,
+    delete_cache: tuple[int, int] | None = DELETE_CACHE,
 ) -> gr.Blocks:
     """The app for ``model``; ``gallery`` defaults to assets/gallery, ``model_dir`` is the checkpoint folder
     (for eval_results.json and MODEL_CARD.md). ``compare_model``: a second model of the same sizes on
     another audio backbone (e.g. Whisper-AuT), which the Explore tab can switch to. Launch with
-    ``demo.launch(**LAUNCH_KWARGS)``."""
+    ``demo.launch(**LAUNCH_KWARGS)``. ``delete_cache``: (every s, older than s) for Gradio's cache
+    cleaning of uploads and returned files."""
     engine = Engine(model, gallery if gallery is not None else load_gallery(), model_dir)
     engines = [engine]
     if compare_model is not None:
@@ -40,7 +45,10 @@ def build_demo(
     if warm:
         for e in engines:
             e.warm()
-    with gr.Blocks(title="WavLink: audio–text embeddings at every size") as demo:
+    exports = TempFolders()
+    with gr.Blocks(
+        title="WavLink: audio–text embeddings at every size", delete_cache=delete_cache
+    ) as demo:
         gr.Markdown(
             f"# WavLink · audio–text embeddings at sizes {', '.join(map(str, engine.dims))}"
         )
@@ -56,7 +64,7 @@ def build_demo(
             with gr.Tab("Match", id="match"):
                 tab_match.build(engine)
             with gr.Tab("Explore", id="explore") as explore:
-                tab_explore.build(engines, explore)
+                tab_explore.build(engines, explore, exports)
             with gr.Tab("Sizes", id="sizes"):
                 siz = tab_sizes.build(engine)
             with gr.Tab("About", id="about"):
@@ -70,4 +78,5 @@ def build_demo(
     demo.queue(default_concurrency_limit=2, max_size=64)
     demo.engine = engine
     demo.engines = engines
+    demo.exports = exports
     return demo

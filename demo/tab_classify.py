@@ -7,8 +7,8 @@ import gradio as gr
 from wavlink_core import DEFAULT_TEMPLATE
 from wavlink_core.inference import label_prompts
 
-from . import views
-from .errors import guard
+from . import escape, views
+from .errors import UPLOAD_NOTE, guard, show_failure, warn
 
 
 def build(engine, examples: list[str]) -> dict:
@@ -20,6 +20,7 @@ def build(engine, examples: list[str]) -> dict:
                 label="Audio clip",
                 elem_id="classify-audio",
             )
+            gr.Markdown(UPLOAD_NOTE, elem_classes="upload-note")
             info = gr.Markdown("", elem_id="classify-info")
             preset = gr.Dropdown(
                 list(views.LABEL_SETS), value=views.DEFAULT_SET, label="Preset label set"
@@ -67,7 +68,7 @@ def build(engine, examples: list[str]) -> dict:
     def classify(path, label_text, tmpl, size, score, top):
         clip = engine.clip(path)
         if clip.warning:
-            gr.Warning(clip.warning)
+            warn(clip.warning)
         names, texts = label_prompts(label_text, tmpl)
         cos, probs = engine.scores(clip.emb, texts, int(size))
         shown = probs if score == "softmax" else cos
@@ -81,14 +82,15 @@ def build(engine, examples: list[str]) -> dict:
         return (
             f"**Clip:** {clip.info}",
             views.result_headline(ranked[0], vals[0], score, engine.trained),
-            views.bars_figure(ranked, vals, score, int(size), int(top)),
+            views.bars_figure([escape.plain(n) for n in ranked], vals, score, int(size), int(top)),
             table,
         )
 
-    button.click(
+    run = button.click(
         classify,
         [audio, labels, template, dim, mode, k],
         [info, headline, bars, prompts],
         api_name="classify",
     )
+    show_failure(run, classify, [headline, info, bars, prompts], ("", None, None))
     return {"audio": audio, "labels": labels, "template": template}

@@ -7,7 +7,6 @@ same gallery, clips and captions through either audio backbone.
 from __future__ import annotations
 
 import csv
-import tempfile
 from pathlib import Path
 
 import gradio as gr
@@ -15,13 +14,18 @@ import numpy as np
 
 from wavlink_core.matryoshka import truncate_np
 
-from . import views
+from . import escape, views
 from .engine import METHODS
-from .errors import guard
+from .errors import UPLOAD_NOTE, each, guard, show_failure, warn
+from .tempfiles import TempFolders
+
+MAX_ITEMS = 200  # clips and captions a session adds to the map; older ones drop out
 
 
-def build(engines, tab=None) -> None:
-    """``engines``: one Engine per audio backbone, the app's main one first; same gallery, same sizes."""
+def build(engines, tab=None, exports: TempFolders | None = None) -> None:
+    """``engines``: one Engine per audio backbone, the app's main one first; same gallery, same sizes.
+    ``exports``: where export files are written for Gradio to pick up (a new TempFolders if None)."""
+    exports = exports or TempFolders()
     by_name = {e.backbone: e for e in engines}
     engine = engines[0]
     g = engine.gallery
@@ -54,6 +58,7 @@ def build(engines, tab=None) -> None:
             label="Add captions to the map (one per line)",
             placeholder="a dog barking\nwaves on a beach",
         )
+    gr.Markdown(UPLOAD_NOTE, elem_classes="upload-note")
     with gr.Row():
         add_btn = gr.Button("Add to map")
         draw_btn = gr.Button("Draw maps", variant="primary", elem_id="explore-draw")
@@ -108,10 +113,10 @@ def build(engines, tab=None) -> None:
         state = list(state)
         have = {d["name"] for d in state}
         # Embedded through every backbone now, so switching backbones keeps the user's items.
-        for p in paths:
-            clips = {n: e.clip(p) for n, e in by_name.items()}
+        good, _ = each(paths, lambda p: {n: e.clip(p) for n, e in by_name.items()})
+        for p, clips in good:
             if clips[engine.backbone].warning:
-                gr.Warning(clips[engine.backbone].warning)
+                warn(clips[engine.backbone].warning)
             name = f"you: {Path(p).name}"
             if name not in have:
                 emb = {n: c.emb for n, c in clips.items()}
@@ -139,6 +144,7 @@ def build(engines, tab=None) -> None:
                             "emb": emb,
                         }
                     )
+        state = state[-MAX_ITEMS:]
         return state, gr.update(choices=items(state, engine.backbone)[0])
 
     @guard
@@ -158,7 +164,8 @@ def build(engines, tab=None) -> None:
             xy = e.layout(meth, d, extra)
             note = "" if d == engine.full else f" · aligned to size {engine.full} (Procrustes)"
             title = f"{meth} at size {d}{note}{tag}"
-            figs.append(views.map_figure(xy, names, groups, kinds, title, hi))
+            shown = [escape.plain(n) for n in names], [escape.plain(x) for x in groups]
+            figs.append(views.map_figure(xy, *shown, kinds, title, hi))
         text = (
             f"**Bytes per vector:** size {engine.full}: {views.bytes_per_vector(engine.full)} · size {int(size)}: "
             f"{views.bytes_per_vector(int(size))} ({engine.full // int(size)}× smaller). Maps are fitted on the "
@@ -206,14 +213,15 @@ def build(engines, tab=None) -> None:
         r, c = evt.index
         col = 0 if c <= 2 else 1
         try:
-            return paths[col][r]
+            path = paths[col][r]
         except (IndexError, TypeError):
             return None
+        return path if path and Path(path).is_file() else None  # an upload may have expired
 
     @guard
     def export(size, state, name):
         names, kinds, labels, _, _, emb = items(state, name)
-        out = Path(tempfile.mkdtemp(prefix="wavlink-export-"))
+        out = exports.new()
         files = []
         for d in dict.fromkeys((engine.full, int(size))):
             e = truncate_np(emb, d)
@@ -226,18 +234,21 @@ def build(engines, tab=None) -> None:
             files += [str(out / f"embeddings_{d}.npy"), str(out / f"embeddings_{d}.csv")]
         return files
 
-    add_btn.click(add, [uploads, captions, user], [user, item], api_name="explore_add").then(
+    added = add_btn.click(add, [uploads, captions, user], [user, item], api_name="explore_add")
+    show_failure(added, add, [sizes])
+    added.success(
         draw,
         [method, small, colour, user, item, backbone],
         [map_full, map_small, sizes],
         api_visibility="private",
     )
-    draw_btn.click(
+    drawn = draw_btn.click(
         draw,
         [method, small, colour, user, item, backbone],
         [map_full, map_small, sizes],
         api_name="explore_map",
     )
+    show_failure(drawn, draw, [sizes, map_full, map_small], (None, None))
     if (
         tab is not None
     ):  # draw the default maps when the tab is first opened (PCA: memoised, milliseconds)

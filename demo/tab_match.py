@@ -10,10 +10,11 @@ import numpy as np
 from wavlink_core.inference import parse_labels
 from wavlink_core.matryoshka import truncate_np
 
-from . import views
-from .errors import guard
+from . import escape, views
+from .errors import UPLOAD_NOTE, each, guard, show_failure, skipped_note, warn
 
 N_PLAY = 3
+MAX_MINE = 64  # clips a session keeps for search; older ones drop out, so memory stays bounded
 
 
 def _paths(files) -> list[str]:
@@ -34,13 +35,16 @@ def build(engine) -> None:
                 label="Audio clips (several)",
                 elem_id="match-files",
             )
+            gr.Markdown(UPLOAD_NOTE, elem_classes="upload-note")
             captions = gr.Textbox(
                 "a dog barking\nrain falling\na car horn\nsomeone playing the violin",
                 lines=5,
                 label="Captions (one per line)",
+                elem_id="match-captions",
             )
-            button = gr.Button("Match", variant="primary")
+            button = gr.Button("Match", variant="primary", elem_id="match-btn")
         with gr.Column():
+            status = gr.Markdown("", elem_id="match-status")
             heat = gr.Plot(label="Similarity heatmap")
     with gr.Row():
         best_cap = gr.Dataframe(
@@ -75,12 +79,12 @@ def build(engine) -> None:
         caps = parse_labels(
             caption_text.replace(",", "\n") if "\n" not in caption_text else caption_text
         )
-        clips = []
-        for p in paths:
-            c = engine.clip(p)
+        good, failed = each(paths, engine.clip)
+        for _, c in good:
             if c.warning:
-                gr.Warning(c.warning)
-            clips.append(c.emb)
+                warn(c.warning)
+        paths = [p for p, _ in good]
+        clips = [c.emb for _, c in good]
         names = [Path(p).name for p in paths]
         size = int(size)
         sim = truncate_np(np.stack(clips), size) @ truncate_np(engine.texts(caps), size).T
@@ -91,7 +95,10 @@ def build(engine) -> None:
             for n, p, e in zip(names, paths, clips, strict=False)
             if p not in known
         ]
-        return views.heatmap_figure(sim, names, caps, size), per_clip, per_cap, state
+        shown = [escape.plain(n) for n in names], [escape.plain(c) for c in caps]
+        heat = views.heatmap_figure(sim, *shown, size)
+        note = skipped_note(failed, len(failed) + len(good))
+        return heat, per_clip, per_cap, state[-MAX_MINE:], note
 
     @guard
     def search(text, top, size, state):
@@ -110,11 +117,17 @@ def build(engine) -> None:
             [r + 1, names[i], src[i], labs[i], round(float(sims[i]), 4)]
             for r, i in enumerate(top_idx)
         ]
-        audio = [paths[i] for i in top_idx[:N_PLAY]] + [None] * (N_PLAY - min(N_PLAY, len(top_idx)))
+        # An upload the cache cleaning has removed is still searchable, just no longer playable.
+        audio = [paths[i] if Path(paths[i]).is_file() else None for i in top_idx[:N_PLAY]]
+        audio += [None] * (N_PLAY - len(audio))
         return [rows] + audio
 
-    button.click(
-        match, [files, captions, dim, mine], [heat, best_cap, best_clip, mine], api_name="match"
+    run = button.click(
+        match,
+        [files, captions, dim, mine],
+        [heat, best_cap, best_clip, mine, status],
+        api_name="match",
     )
+    show_failure(run, match, [status, heat, best_cap, best_clip], (None, None, None))
     search_btn.click(search, [query, k, dim, mine], [results] + players, api_name="search")
     query.submit(search, [query, k, dim, mine], [results] + players, api_visibility="private")

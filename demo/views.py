@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 import plotly.graph_objects as go
 
+from . import escape
+
 LABEL_SETS: dict[str, str] = {
     "Environmental sounds": "dog, rooster, pig, cow, frog, cat, hen, insects, sheep, crow, rain, sea waves, "
     "crackling fire, crickets, chirping birds, water drops, wind, thunderstorm, footsteps, laughing, "
@@ -86,7 +88,7 @@ def bars_figure(
 
 
 def result_headline(label: str, score: float, mode: str, trained: bool) -> str:
-    head = f"### Top label: **{label}** ({score_name(mode)} {score:.3f})"
+    head = f"### Top label: **{escape.md(label)}** ({score_name(mode)} {score:.3f})"
     return head + ("" if trained else "  \n_untrained model: this ranking is arbitrary_")
 
 

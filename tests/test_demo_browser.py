@@ -196,3 +196,106 @@ def test_trained_model_names_a_gallery_dog_in_browser(page):
         assert page.hosts <= {"127.0.0.1"}, f"the page contacted other hosts: {page.hosts}"
     finally:
         demo.close()
+
+
+@pytest.fixture
+def pixel_server():
+    """A local image server that counts requests: a label must never make the browser fetch it."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    hits: list[str] = []
+
+    class Pixel(BaseHTTPRequestHandler):
+        def do_GET(self):
+            hits.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Type", "image/gif")
+            self.end_headers()
+            self.wfile.write(b"GIF89a\x01\x00\x01\x00\x00\x00\x00;")
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Pixel)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}/pixel.gif", hits
+    server.shutdown()
+
+
+def test_labels_are_shown_as_text_in_browser(url, page, pixel_server):
+    """HTML and Markdown typed as labels or captions reach Classify, Sizes and Match as text: no
+    element is created from them and the browser never requests the pixel URL."""
+    base, demo = url
+    pixel, hits = pixel_server
+    expect = sync_api.expect
+    hostile = [
+        f'<img src="{pixel}?classify">',
+        "<img src=x onerror=\"document.title='pwned'\">",
+        "<form><input><button>go</button></form>",
+        "[x](javascript:alert(1))",
+    ]
+    page.goto(base)
+    page.locator("#classify-audio input[type=file]").set_input_files(demo.engine.gallery.paths[0])
+    page.wait_for_selector("#classify-audio audio", state="attached", timeout=30_000)
+    for label in hostile:  # each one as the top (only) label, so it reaches the headline
+        page.locator("#classify-labels textarea").fill(label)
+        page.locator("#classify-btn").click()
+        expect(page.locator("#classify-result")).to_contain_text(label, timeout=60_000)
+        page.wait_for_selector("#classify-bars .js-plotly-plot", timeout=30_000)
+    page.get_by_role("tab", name="Sizes").click()
+    page.locator("#sizes-btn").click()
+    expect(page.locator("#sizes-summary")).to_contain_text(hostile[-1], timeout=60_000)
+    page.get_by_role("tab", name="Match").click()
+    page.locator("#match-files input[type=file]").set_input_files(demo.engine.gallery.paths[1])
+    page.locator("#match-captions textarea").fill(
+        f'<img src="{pixel}?match">\n<form><input><button>go</button></form>'
+    )
+    page.locator("#match-btn").click()
+    clip_name = Path(demo.engine.gallery.paths[1]).name
+    expect(page.get_by_role("gridcell", name=clip_name).first).to_be_visible(timeout=60_000)
+    page.wait_for_timeout(1500)
+    OUT.mkdir(exist_ok=True)
+    page.screenshot(path=str(OUT / "demo_hostile_labels_match.png"), full_page=True)
+    page.get_by_role("tab", name="Classify").click()
+    page.screenshot(path=str(OUT / "demo_hostile_labels_classify.png"), full_page=True)
+    assert page.locator(f'img[src*="{pixel}"], img[src="x"]').count() == 0
+    assert page.locator("form, button:text-is('go')").count() == 0
+    assert page.title() != "pwned"
+    assert hits == [], f"the browser fetched the pixel: {hits}"
+    assert not page.errors, page.errors
+
+
+def test_an_error_replaces_the_old_result_in_browser(url, page, tmp_path):
+    """After a good result, a failing clip clears it; the reason stays where the result was after
+    the toast has gone, in words a person can act on, with no server path."""
+    import numpy as np
+    import soundfile as sf
+
+    base, demo = url
+    expect = sync_api.expect
+    silent = tmp_path / "quiet_recording.wav"
+    sf.write(silent, np.zeros(16_000, np.float32), 16_000)
+    page.goto(base)
+    page.locator("#classify-audio input[type=file]").set_input_files(demo.engine.gallery.paths[0])
+    page.wait_for_selector("#classify-audio audio", state="attached", timeout=30_000)
+    page.locator("#classify-btn").click()
+    expect(page.locator("#classify-result")).to_contain_text("Top label", timeout=60_000)
+    OUT.mkdir(exist_ok=True)
+    page.screenshot(path=str(OUT / "demo_error_before.png"), full_page=True)
+
+    page.locator("#classify-audio button[aria-label='Clear']").click()
+    page.locator("#classify-audio input[type=file]").set_input_files(str(silent))
+    page.wait_for_selector("#classify-audio audio", state="attached", timeout=30_000)
+    page.locator("#classify-btn").click()
+    result = page.locator("#classify-result")
+    expect(result).to_contain_text("No result", timeout=60_000)
+    expect(result).to_contain_text("quiet_recording.wav is silent")
+    expect(result).not_to_contain_text("Top label")
+    assert page.locator("#classify-bars .js-plotly-plot").count() == 0
+    assert page.locator("#classify-info").inner_text().strip() == ""
+    page.wait_for_timeout(11_000)  # longer than the toast stays
+    expect(result).to_contain_text("quiet_recording.wav is silent")
+    assert "/tmp" not in result.inner_text()
+    page.screenshot(path=str(OUT / "demo_error_replaces_result.png"), full_page=True)
+    assert not page.errors, page.errors

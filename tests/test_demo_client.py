@@ -98,8 +98,8 @@ def test_classify_long_clip_is_capped_not_refused(app, clips):
     [
         ("silent.wav", "silent"),
         ("empty.wav", "empty"),
-        ("corrupt.wav", "decode"),
-        ("notes.txt", "decode"),
+        ("corrupt.wav", "could not be read as audio"),
+        ("notes.txt", "could not be read as audio"),
     ],
 )
 def test_classify_bad_audio_is_a_clear_error(app, clips, name, needle):
@@ -119,7 +119,7 @@ def test_classify_bad_labels_and_template(app):
 def test_match_and_search(app, clips):
     demo, client = app
     files = [handle_file(str(clips / "stereo48k.wav")), handle_file(demo.engine.gallery.paths[2])]
-    heat, per_clip, per_cap = client.predict(
+    heat, per_clip, per_cap, skipped = client.predict(
         files, "a tone\nrain", demo.engine.full, api_name="/match"
     )
     assert heat["type"] == "plotly"
@@ -128,6 +128,7 @@ def test_match_and_search(app, clips):
         demo.engine.gallery.names[2] + ".ogg",
     ]
     assert [r[0] for r in per_cap["data"]] == ["a tone", "rain"]
+    assert skipped == ""
     out = client.predict("a dog barking", 4, demo.engine.dims[-1], api_name="/search")
     assert len(out[0]["data"]) == 4 and out[1] is not None
     with pytest.raises(AppError):
