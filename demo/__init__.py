@@ -8,6 +8,7 @@ import gradio as gr
 
 from . import tab_about, tab_classify, tab_explore, tab_match, tab_sizes, views
 from .engine import Engine
+from .errors import UPLOAD_LIMIT
 from .gallery import Gallery, load_gallery
 from .tempfiles import TempFolders
 
@@ -15,7 +16,7 @@ CSS = "#classify-result h3 {margin: 0.2em 0;} .banner-untrained {border-left: 4p
 # Uploads and returned files in Gradio's cache: every 5 minutes, remove those older than 30 minutes.
 DELETE_CACHE = (300, 1800)
 LAUNCH_KWARGS = dict(
-    max_file_size="20mb", footer_links=["gradio", "settings"], css=CSS, theme=gr.themes.Soft()
+    max_file_size=UPLOAD_LIMIT, footer_links=["gradio", "settings"], css=CSS, theme=gr.themes.Soft()
 )
 
 

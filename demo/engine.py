@@ -30,6 +30,9 @@ HARD_MAX_S = 600.0  # the core's refusal limit (the upload size limit usually bi
 # (scripts/bench_soak.py measures it), about the longest a person waits for a click.
 MAX_TEXTS = 1000
 TEXT_CACHE = 4 * MAX_TEXTS
+# A session's own clips and captions (gr.State) are dropped this long after their last change, so
+# API clients that never close a browser tab do not hold memory for ever.
+STATE_TTL_S = 2 * 3600
 METHODS = ("PCA", "UMAP", "t-SNE")
 
 

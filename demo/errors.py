@@ -25,7 +25,7 @@ from wavlink_core import AudioError, WavLinkError
 from . import escape
 
 log = logging.getLogger("wavlink.demo")
-UPLOAD_LIMIT = "20 MB"  # LAUNCH_KWARGS["max_file_size"]; stated next to every upload widget
+UPLOAD_LIMIT = "20 MB"  # the app's max_file_size (LAUNCH_KWARGS), stated next to every upload widget
 UPLOAD_NOTE = (
     f"Audio files up to {UPLOAD_LIMIT} (wav, flac, ogg, opus, mp3; m4a/aac/webm where ffmpeg is "
     "installed). Clips longer than 30 s are cut to their first 30 s; over 10 minutes are refused."
@@ -105,6 +105,7 @@ def explain(exc: BaseException) -> str:
         if re.search(pattern, reason, re.IGNORECASE):
             seconds = re.search(r"([\d.]+) s >", reason)
             length = f" ({float(seconds.group(1)) / 60:.1f} minutes)" if seconds else ""
+            # The sentence is ours; the file name is only an argument, never parsed as a format.
             return sentence.format(name=name, length=length)
     return text
 

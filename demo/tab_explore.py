@@ -15,7 +15,7 @@ import numpy as np
 from wavlink_core.matryoshka import truncate_np
 
 from . import escape, views
-from .engine import METHODS
+from .engine import METHODS, STATE_TTL_S
 from .errors import UPLOAD_NOTE, each, guard, show_failure, warn
 from .tempfiles import TempFolders
 
@@ -30,7 +30,7 @@ def build(engines, tab=None, exports: TempFolders | None = None) -> None:
     engine = engines[0]
     g = engine.gallery
     # this user's items: [{"name", "kind", "group", "path", "emb": {backbone: (D,) vector}}]
-    user = gr.State([])
+    user = gr.State([], time_to_live=STATE_TTL_S)
     small_default = engine.dims[-1]
     with gr.Row():
         method = gr.Radio(list(METHODS), value="PCA", label="Projection", elem_id="explore-method")

@@ -11,6 +11,7 @@ from wavlink_core.inference import parse_labels
 from wavlink_core.matryoshka import truncate_np
 
 from . import escape, views
+from .engine import STATE_TTL_S
 from .errors import UPLOAD_NOTE, each, guard, show_failure, skipped_note, warn
 
 N_PLAY = 3
@@ -22,7 +23,7 @@ def _paths(files) -> list[str]:
 
 
 def build(engine) -> None:
-    mine = gr.State([])  # this user's clips: [{"name", "path", "emb"}]
+    mine = gr.State([], time_to_live=STATE_TTL_S)  # this user's clips: [{"name", "path", "emb"}]
     with gr.Row():
         dim = gr.Radio(
             list(engine.dims), value=engine.full, label="Matryoshka size", elem_id="match-dim"

@@ -270,3 +270,17 @@ def test_upload_limits_are_stated_before_upload(app):
     texts = [str(c.get("props", {}).get("value")) for c in demo.config["components"]]
     notes = [t for t in texts if "20 MB" in t and "first 30 s" in t]
     assert len(notes) >= 4  # Classify, Match, Explore, Sizes
+
+
+def test_file_routes_refuse_paths_outside_the_allowed_folders(app):
+    import urllib.error
+    import urllib.request
+    from pathlib import Path
+
+    _, client = app
+    weights = Path(__file__).resolve().parents[1] / "assets" / "wavlink-tiny" / "config.json"
+    for path in ("/etc/passwd", str(weights), str(Path(__file__).resolve())):
+        url = f"{client.src.rstrip('/')}/gradio_api/file={path}"
+        with pytest.raises(urllib.error.HTTPError) as err:
+            urllib.request.urlopen(url, timeout=10)
+        assert err.value.code in (403, 404)
