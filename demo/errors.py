@@ -15,11 +15,14 @@ import functools
 import logging
 import re
 import threading
+import traceback
 from collections import OrderedDict
+from pathlib import Path
 
 import gradio as gr
 from gradio.context import LocalContext
 
+import wavlink_core
 from wavlink_core import AudioError, WavLinkError
 
 from . import escape
@@ -79,6 +82,8 @@ _AUDIO_REASONS: tuple[tuple[str, str], ...] = (
         "Try exporting it again from the program that made it.",
     ),
 )
+# ValueErrors raised here are input checks (labels, templates, sizes); elsewhere they are faults.
+_OUR_CODE = (Path(wavlink_core.__file__).parent, Path(__file__).parent)
 _MAX_REMEMBERED = 512  # failure reasons waiting for their panel; API clients never collect theirs
 _reasons: OrderedDict[tuple[str, str], str] = OrderedDict()
 _reasons_lock = threading.Lock()
@@ -108,6 +113,16 @@ def explain(exc: BaseException) -> str:
             # The sentence is ours; the file name is only an argument, never parsed as a format.
             return sentence.format(name=name, length=length)
     return text
+
+
+def expected(exc: BaseException) -> bool:
+    """True for a user error: bad input refused on purpose, not a fault in the app."""
+    if isinstance(exc, (gr.Error, WavLinkError)):
+        return True
+    if not isinstance(exc, ValueError) or exc.__traceback__ is None:
+        return False
+    raised_in = Path(traceback.extract_tb(exc.__traceback__)[-1].filename)
+    return any(raised_in.is_relative_to(folder) for folder in _OUR_CODE)
 
 
 def _session() -> str | None:
@@ -144,19 +159,20 @@ def guard(fn):
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
-        except (gr.Error, WavLinkError, ValueError) as e:
-            message = explain(e)
-            log.warning(
-                "user error in %s: %s: %s", fn.__name__, type(e).__name__, _one_line(str(e))
-            )
-            title = "Cannot use this audio" if isinstance(e, AudioError) else "Cannot do that"
         except Exception as e:  # noqa: BLE001 - the boundary: keep the app alive, log the details
-            log.exception("handler %s failed", fn.__name__)
-            message = (
-                f"Something went wrong on the server ({type(e).__name__}); the details are in its "
-                "log. Try again, or with another file."
-            )
-            title = "Error"
+            if expected(e):
+                log.warning(
+                    "user error in %s: %s: %s", fn.__name__, type(e).__name__, _one_line(str(e))
+                )
+                message = explain(e)
+                title = "Cannot use this audio" if isinstance(e, AudioError) else "Cannot do that"
+            else:
+                log.exception("handler %s failed", fn.__name__)
+                message = (
+                    f"Something went wrong on the server ({type(e).__name__}); the details are "
+                    "in its log. Try again, or with another file."
+                )
+                title = "Error"
         _remember(fn.__name__, message)
         raise gr.Error(escape.plain(message), title=title, print_exception=False) from None
 
@@ -187,7 +203,9 @@ def each(items: list, fn) -> tuple[list, list[str]]:
     for item in items:
         try:
             done.append((item, fn(item)))
-        except (WavLinkError, ValueError) as e:
+        except Exception as e:  # noqa: BLE001 - re-raised unless it is the user's input
+            if not expected(e):
+                raise
             log.warning("user error, skipped: %s: %s", type(e).__name__, _one_line(str(e)))
             failed.append(explain(e))
             first = first or e

@@ -69,7 +69,15 @@ def serve(args: argparse.Namespace) -> None:
         compare_model=load_pretrained(aut) if aut else None,
         delete_cache=tuple(args.delete_cache),
     )
-    demo.launch(server_name="127.0.0.1", server_port=args.port, **LAUNCH_KWARGS)
+    demo.launch(
+        server_name="127.0.0.1", server_port=args.port, prevent_thread_lock=True, **LAUNCH_KWARGS
+    )
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    stop.wait()
+    demo.close()
+    demo.exports.close()
 
 
 def start(args: argparse.Namespace, env: dict) -> tuple[subprocess.Popen, str]:
@@ -318,7 +326,7 @@ def main() -> int:
         elapsed = time.perf_counter() - t0
         rss_end = rss_mb(proc.pid)
     finally:
-        proc.send_signal(signal.SIGINT)  # as Ctrl+C: the app closes and removes its export folder
+        proc.terminate()  # the server closes the app, which removes its export folder
         try:
             proc.wait(timeout=60)
         except subprocess.TimeoutExpired:

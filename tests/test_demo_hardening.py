@@ -149,11 +149,19 @@ def test_bad_audio_gets_a_plain_sentence_without_server_paths(app, clips, name, 
         assert leak not in message
 
 
-def test_a_fault_shows_no_path_and_keeps_the_traceback_in_the_log(app, clips, caplog):
+@pytest.mark.parametrize(
+    "fault",
+    [
+        OSError(2, "No such file or directory", "/srv/secret/models/wavlink.bin"),
+        ValueError("all input arrays must have the same shape (/srv/secret/models/wavlink.bin)"),
+    ],
+)
+def test_a_fault_shows_no_path_and_keeps_the_traceback_in_the_log(app, clips, caplog, fault):
+    """A bug (here raised outside the app's own input checks) is not mistaken for a user error."""
     demo, client = app
 
     def broken(*_a, **_k):
-        raise OSError(2, "No such file or directory", "/srv/secret/models/wavlink.bin")
+        raise fault
 
     engine_scores, demo.engine.scores = demo.engine.scores, broken
     try:
