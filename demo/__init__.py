@@ -6,7 +6,7 @@ from pathlib import Path
 
 import gradio as gr
 
-from . import tab_about, tab_classify, tab_explore, tab_match, tab_sizes, views
+from . import cache_cleaning, tab_about, tab_classify, tab_explore, tab_match, tab_sizes, views
 from .engine import Engine
 from .errors import UPLOAD_LIMIT
 from .gallery import Gallery, load_gallery
@@ -77,6 +77,8 @@ def build_demo(
         ):  # Sizes follows the Classify tab's clip and labels
             cls[key].change(lambda v: v, cls[key], siz[key], api_visibility="private", queue=False)
     demo.queue(default_concurrency_limit=2, max_size=64)
+    if delete_cache:  # Gradio's own schedule stops under steady uploads: see cache_cleaning
+        cache_cleaning.start(demo, *delete_cache)
     demo.engine = engine
     demo.engines = engines
     demo.exports = exports

@@ -6,7 +6,6 @@ Skipped when /usr/bin/chromium is missing (scripts/setup.sh installs it). Screen
 from __future__ import annotations
 
 import os
-import socket
 import tempfile
 from pathlib import Path
 from urllib.parse import urlparse
@@ -31,25 +30,8 @@ ARGS = [
 OUT = Path(__file__).resolve().parents[1] / "test-output"
 
 
-def _launch(demo) -> int:
-    """Serve ``demo`` on a free loopback port in the background; returns the port."""
-    from demo import LAUNCH_KWARGS
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    demo.launch(
-        server_name="127.0.0.1",
-        server_port=port,
-        prevent_thread_lock=True,
-        quiet=True,
-        **LAUNCH_KWARGS,
-    )
-    return port
-
-
 @pytest.fixture(scope="module")
-def url(test_model, aut_model, tmp_path_factory):
+def url(test_model, aut_model, tmp_path_factory, serve_demo):
     from demo import build_demo
     from demo.gallery import load_gallery
 
@@ -57,8 +39,7 @@ def url(test_model, aut_model, tmp_path_factory):
     demo = build_demo(
         test_model, gallery=load_gallery(limit=32), warm=False, compare_model=aut_model
     )
-    port = _launch(demo)
-    yield f"http://127.0.0.1:{port}", demo
+    yield serve_demo(demo), demo
     demo.close()
 
 
@@ -142,7 +123,7 @@ def _bundled_trained():
 
 @pytest.mark.slow
 @pytest.mark.skipif(_bundled_trained() is None, reason="no trained model bundled in assets/ yet")
-def test_trained_model_names_a_gallery_dog_in_browser(page):
+def test_trained_model_names_a_gallery_dog_in_browser(page, serve_demo):
     """With the shipped weights, the real app ranks 'dog' first for a gallery dog clip. The gallery
     comes from the same game and desktop packages as the training corpus, so this checks the app
     with real weights end to end; generalisation is measured by the evaluation command instead."""
@@ -158,10 +139,10 @@ def test_trained_model_names_a_gallery_dog_in_browser(page):
         warm=False,
         compare_model=load_pretrained(aut) if aut else None,
     )
-    port = _launch(demo)
+    base = serve_demo(demo)
     try:
         # The module's browser is reused: Playwright's sync API allows one instance per thread.
-        page.goto(f"http://127.0.0.1:{port}")
+        page.goto(base)
         clip = next(
             path
             for path, label in zip(

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import socket
 import time
 
 import numpy as np
@@ -20,7 +19,7 @@ gr = pytest.importorskip("gradio")
 from gradio_client import Client, handle_file  # noqa: E402
 from gradio_client.exceptions import AppError  # noqa: E402
 
-from demo import LAUNCH_KWARGS, build_demo, escape  # noqa: E402
+from demo import build_demo, escape  # noqa: E402
 from wavlink_core import AudioError  # noqa: E402
 from demo.engine import MAX_TEXTS, _LRU  # noqa: E402
 from demo.errors import explain  # noqa: E402
@@ -36,25 +35,11 @@ HOSTILE_LABELS = [
 ]
 
 
-def _launch(demo) -> Client:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    demo.launch(
-        server_name="127.0.0.1",
-        server_port=port,
-        prevent_thread_lock=True,
-        quiet=True,
-        **LAUNCH_KWARGS,
-    )
-    return Client(f"http://127.0.0.1:{port}", verbose=False, analytics_enabled=False)
-
-
 @pytest.fixture(scope="module")
-def app(test_model, tmp_path_factory):
+def app(test_model, tmp_path_factory, serve_demo):
     os.environ["WAVLINK_CACHE"] = str(tmp_path_factory.mktemp("cache"))
     demo = build_demo(test_model, gallery=load_gallery(limit=16), warm=False)
-    client = _launch(demo)
+    client = Client(serve_demo(demo), verbose=False, analytics_enabled=False)
     yield demo, client
     demo.close()
 
@@ -254,9 +239,9 @@ def test_exports_do_not_pile_up_in_temp(app):
     assert not root.exists()
 
 
-def test_gradio_cache_cleaning_removes_old_uploads(test_model, clips, tmp_path):
+def test_gradio_cache_cleaning_removes_old_uploads(test_model, clips, serve_demo):
     demo = build_demo(test_model, gallery=load_gallery(limit=4), warm=False, delete_cache=(1, 1))
-    client = _launch(demo)
+    client = Client(serve_demo(demo), verbose=False, analytics_enabled=False)
     try:
         classify(client, clips / "tone.wav", dim=demo.engine.full)
         uploads = [f for s in demo.temp_file_sets for f in s if f.endswith("tone.wav")]
@@ -265,12 +250,47 @@ def test_gradio_cache_cleaning_removes_old_uploads(test_model, clips, tmp_path):
         while any(os.path.exists(f) for f in uploads) and time.time() < deadline:
             time.sleep(0.5)
         assert not any(os.path.exists(f) for f in uploads)
+        # ... and so do their folders (Gradio's own cleaning leaves one per upload)
+        while any(os.path.exists(os.path.dirname(f)) for f in uploads) and time.time() < deadline:
+            time.sleep(0.5)
+        assert not any(os.path.exists(os.path.dirname(f)) for f in uploads)
         # a browser may still hold the old path: a plain sentence, not a crash or a path
         with pytest.raises(AudioError) as err:
             demo.engine.clip(uploads[0])
         assert explain(err.value).startswith("tone.wav is no longer on the server")
     finally:
         demo.close()
+
+
+def test_cache_sweep_survives_uploads_arriving_meanwhile(tmp_path):
+    """Gradio 6.31's own pass raises 'Set changed size during iteration' here and stops for good."""
+    import threading
+    import types
+
+    from demo.cache_cleaning import sweep
+
+    old = {str(tmp_path / f"old{i}") for i in range(2000)}
+    for f in old:
+        open(f, "w").close()
+    files = set(old)
+    blocks = types.SimpleNamespace(blocks={}, temp_file_sets=[files])
+    stop = threading.Event()
+
+    def uploads():
+        i = 0
+        while not stop.is_set():
+            files.add(str(tmp_path / f"new{i}"))
+            i += 1
+
+    th = threading.Thread(target=uploads)
+    th.start()
+    try:
+        time.sleep(0.05)
+        sweep(blocks, age_s=0, folder=tmp_path)
+    finally:
+        stop.set()
+        th.join()
+    assert not any(os.path.exists(f) for f in old) and not old & files
 
 
 def test_upload_limits_are_stated_before_upload(app):
