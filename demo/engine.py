@@ -26,8 +26,8 @@ from .gallery import Gallery, gallery_embeddings
 log = logging.getLogger("wavlink.demo")
 MAX_CLIP_S = 30.0  # one Whisper window; longer uploads are cut to the first 30 s, with a message
 HARD_MAX_S = 600.0  # the core's refusal limit (the upload size limit usually bites first)
-# Labels, captions or queries in one request: 1,000 new prompts embed in ~16 s on one busy CPU core
-# (scripts/bench_soak.py measures it), about the longest a person waits for a click.
+# Labels, captions or queries in one request. A Classify with 1,000 new labels took 17-37 s on the
+# shared 2-core machine (scripts/bench_soak.py, docs/benchmarks.md), about the most a person waits.
 MAX_TEXTS = 1000
 TEXT_CACHE = 4 * MAX_TEXTS
 # A session's own clips and captions (gr.State) are dropped this long after their last change, so
