@@ -6,9 +6,10 @@ from pathlib import Path
 
 import gradio as gr
 
-from . import tab_about, tab_classify, tab_explore, tab_match, tab_sizes, views
+from . import cache_cleaning, tab_about, tab_classify, tab_explore, tab_match, tab_sizes, views
 from .downloads import Downloads
 from .engine import Engine
+from .errors import UPLOAD_LIMIT
 from .gallery import Gallery, load_gallery, pick
 
 CLASSIFY_EXAMPLES = ("dog", "cello", "rain", "car horn", "rooster", "helicopter", "sheep", "thunder")
@@ -22,8 +23,10 @@ CSS = (
     "@media (max-width: 520px) {.tab-wrapper .tab-container button {padding: 4px 7px !important; "
     "font-size: 14px !important; min-width: 0 !important;}}"
 )
+# Uploads and returned files in Gradio's cache: every 5 minutes, remove those older than 30 minutes.
+DELETE_CACHE = (300, 1800)
 LAUNCH_KWARGS = dict(
-    max_file_size="20mb", footer_links=["gradio", "settings"], css=CSS, theme=gr.themes.Soft()
+    max_file_size=UPLOAD_LIMIT, footer_links=["gradio", "settings"], css=CSS, theme=gr.themes.Soft()
 )
 
 
@@ -33,11 +36,14 @@ def build_demo(
     model_dir: str | Path | None = None,
     warm: bool = True,
     compare_model=None,
+    delete_cache: tuple[int, int] | None = DELETE_CACHE,
 ) -> gr.Blocks:
     """The app for ``model``; ``gallery`` defaults to assets/gallery, ``model_dir`` is the checkpoint folder
     (for eval_results.json and MODEL_CARD.md). ``compare_model``: a second model of the same sizes on
     another audio backbone (e.g. Whisper-AuT), which the Explore tab can switch to. Launch with
-    ``demo.launch(**LAUNCH_KWARGS)``."""
+    ``demo.launch(**LAUNCH_KWARGS)``. ``delete_cache``: (every s, older than s) for the cleaning of
+    uploads and returned files in Gradio's cache (None: none). ``demo.downloads`` holds the app's
+    own copies of files it returns; they go at exit, or at once with ``demo.downloads.close()``."""
     engine = Engine(model, gallery if gallery is not None else load_gallery(), model_dir)
     engines = [engine]
     if compare_model is not None:
@@ -52,9 +58,8 @@ def build_demo(
         for e in engines:
             e.warm()
     downloads = Downloads()
-    # Gradio's copies of downloads and uploads older than an hour go every 10 minutes.
     with gr.Blocks(
-        title="WavLink: audio–text embeddings at every size", delete_cache=(600, 3600)
+        title="WavLink: audio–text embeddings at every size", delete_cache=delete_cache
     ) as demo:
         gr.Markdown(
             f"# WavLink · audio–text embeddings at sizes {', '.join(map(str, engine.dims))}"
@@ -83,6 +88,8 @@ def build_demo(
         ):  # Sizes follows the Classify tab's clip and labels
             cls[key].change(lambda v: v, cls[key], siz[key], api_visibility="private", queue=False)
     demo.queue(default_concurrency_limit=2, max_size=64)
+    if delete_cache:  # Gradio's own schedule stops under steady uploads: see cache_cleaning
+        cache_cleaning.start(demo, *delete_cache)
     demo.engine = engine
     demo.engines = engines
     demo.downloads = downloads

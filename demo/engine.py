@@ -27,6 +27,13 @@ log = logging.getLogger("wavlink.demo")
 WINDOW_S = 30.0  # one Whisper window: longer clips are embedded window by window and averaged
 MAX_CLIP_S = 120.0  # at most 4 windows (~1-2 s on a 2-core CPU); longer uploads use the first 120 s
 HARD_MAX_S = 600.0  # the core's refusal limit (the upload size limit usually bites first)
+# Labels, captions or queries in one request. A Classify with 1,000 new labels took 17-37 s on the
+# shared 2-core machine (scripts/bench_soak.py, docs/benchmarks.md), about the most a person waits.
+MAX_TEXTS = 1000
+TEXT_CACHE = 4 * MAX_TEXTS
+# A session's own clips and captions (gr.State) are dropped this long after their last change, so
+# API clients that never close a browser tab do not hold memory for ever.
+STATE_TTL_S = 2 * 3600
 METHODS = ("PCA", "UMAP", "t-SNE")
 
 
@@ -71,7 +78,7 @@ class Engine:
             else np.zeros((0, self.full), np.float32)
         )
         self._audio = _LRU(128)
-        self._text = _LRU(4096)
+        self._text = _LRU(TEXT_CACHE)
         self._maps: dict = {}
         self._map_lock = threading.Lock()
         self._gallery_index = {
@@ -82,6 +89,8 @@ class Engine:
     def clip(self, path: str | None) -> Clip:
         if not path:
             raise AudioError("no audio given: upload a file or record from the microphone")
+        if not Path(path).is_file():  # an upload the cache cleaning has removed since
+            raise AudioError(f"{Path(path).name}: no longer on the server")
         data = Path(path).read_bytes()
         if not data:
             raise AudioError(f"{Path(path).name}: the file is empty (0 bytes)")
@@ -107,13 +116,21 @@ class Engine:
         return clip
 
     def texts(self, texts: list[str]) -> np.ndarray:
-        """(N, D) full-size text embeddings, memoised per string."""
-        missing = [t for t in dict.fromkeys(texts) if self._text.get(t) is None]
+        """(N, D) full-size text embeddings, memoised per string; at most MAX_TEXTS distinct."""
+        unique = list(dict.fromkeys(texts))
+        if len(unique) > MAX_TEXTS:
+            raise ValueError(
+                f"{len(unique):,} different labels or captions in one request; the demo takes at "
+                f"most {MAX_TEXTS:,}. Remove some, or use the Python API or the CLI for more."
+            )
+        # Stacked from this request's own dict: the shared cache may evict under concurrent users.
+        found = {t: self._text.get(t) for t in unique}
+        missing = [t for t, e in found.items() if e is None]
         if missing:
-            emb = embed_text(self.model, missing)
-            for t, e in zip(missing, emb, strict=False):
+            for t, e in zip(missing, embed_text(self.model, missing), strict=True):
+                found[t] = e
                 self._text.put(t, e)
-        return np.stack([self._text.get(t) for t in texts])
+        return np.stack([found[t] for t in texts])
 
     def scores(
         self, audio_full: np.ndarray, prompts: list[str], dim: int

@@ -1,4 +1,8 @@
-"""The Match heatmap: sized to its content, captions wrapped on the axis and shown whole on hover."""
+"""The Match heatmap: sized to its content, captions wrapped on the axis and shown whole on hover.
+
+Clip names and captions are what a user typed or uploaded: they are shortened first and escaped
+last (:func:`escape.plain`), so a cut never splits an entity and Plotly renders no HTML of theirs.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,8 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
+from .escape import plain
+
 CAPTION_WIDTH = 15  # characters per tick-label line: about one 100-px column at 11 px
 CAPTION_LINES = 3
 CLIP_CHARS = 28
@@ -16,16 +22,17 @@ CLIP_CHARS = 28
 def short_caption(text: str, width: int = CAPTION_WIDTH, lines: int = CAPTION_LINES) -> str:
     """A caption wrapped to ``lines`` lines of ``width`` characters for an axis label, ending in
     '…' when cut; the full caption stays in the hover text."""
-    return "<br>".join(textwrap.wrap(text, width, max_lines=lines, placeholder=" …")) or text
+    wrapped = textwrap.wrap(text, width, max_lines=lines, placeholder=" …") or [text]
+    return "<br>".join(plain(line) for line in wrapped)
 
 
 def short_name(name: str, chars: int = CLIP_CHARS) -> str:
-    """A clip name without its audio extension, cut to ``chars`` with '…' in the middle."""
+    """A clip name without its audio extension, cut to ``chars`` with '…' in the middle; escaped."""
     stem = name.rsplit(".", 1)[0] if "." in name[-6:] else name
-    if len(stem) <= chars:
-        return stem
-    half = (chars - 1) // 2
-    return stem[:half] + "…" + stem[-(chars - 1 - half) :]
+    if len(stem) > chars:
+        half = (chars - 1) // 2
+        stem = stem[:half] + "…" + stem[-(chars - 1 - half) :]
+    return plain(stem)
 
 
 def heatmap_size(n_clips: int, n_captions: int) -> tuple[int, int]:
@@ -42,7 +49,7 @@ def heatmap_figure(
     abbreviate alike still get their own row or column."""
     n_clips, n_caps = sim.shape
     width, height = heatmap_size(n_clips, n_caps)
-    hover = [[[clip, cap] for cap in captions] for clip in clips]
+    hover = [[[plain(clip), plain(cap)] for cap in captions] for clip in clips]
     fig = go.Figure(
         go.Heatmap(
             z=sim,

@@ -9,8 +9,8 @@ import gradio as gr
 from wavlink_core import DEFAULT_TEMPLATE
 from wavlink_core.inference import label_prompts
 
-from . import fewshot_panel, views
-from .errors import guard
+from . import escape, fewshot_panel, views
+from .errors import UPLOAD_NOTE, guard, show_failure, warn
 from .label_sets import preset_for, with_gallery
 
 
@@ -25,6 +25,7 @@ def build(engine, examples: list[int], downloads) -> dict:
                 label="Audio clip",
                 elem_id="classify-audio",
             )
+            gr.Markdown(UPLOAD_NOTE, elem_classes="upload-note")
             info = gr.Markdown("", elem_id="classify-info")
             preset = gr.Dropdown(
                 list(sets), value=views.DEFAULT_SET, label="Preset label set", elem_id="classify-preset"
@@ -86,7 +87,7 @@ def build(engine, examples: list[int], downloads) -> dict:
     def classify(path, label_text, tmpl, size, score, top):
         clip = engine.clip(path)
         if clip.warning:
-            gr.Warning(clip.warning)
+            warn(clip.warning)
         names, texts = label_prompts(label_text, tmpl)
         cos, probs = engine.scores(clip.emb, texts, int(size))
         shown = probs if score == "softmax" else cos
@@ -107,28 +108,32 @@ def build(engine, examples: list[int], downloads) -> dict:
         return (
             f"**Clip:** {clip.info}",
             views.result_headline(ranked[0], vals[0], score, engine.trained),
-            views.bars_figure(ranked, vals, score, int(size), int(top)),
+            views.bars_figure([escape.plain(n) for n in ranked], vals, score, int(size), int(top)),
             table,
             download,
         )
 
     inputs = [audio, labels, template, dim, mode, k]
     outputs = [info, headline, bars, prompts, csv_file]
-    button.click(classify, inputs, outputs, api_name="classify")
+    # A failure clears the old result: the reason goes where the headline was.
+    on_fail = ([headline, info, bars, prompts, csv_file], ("", None, None, None))
+    show_failure(button.click(classify, inputs, outputs, api_name="classify"), classify, *on_fail)
 
     def rerun(path, *rest):
         """The last result again with the new setting; nothing before a clip is loaded."""
         return classify(path, *rest) if path else [gr.skip()] * len(outputs)
 
     # A preset fills the labels and re-runs; size, score and k re-run; Enter in the template runs.
-    preset.change(lambda name: sets[name], preset, labels, api_visibility="private").then(
-        rerun, inputs, outputs, api_visibility="private"
-    )
-    gr.on(
+    preset_run = preset.change(
+        lambda name: sets[name], preset, labels, api_visibility="private"
+    ).then(rerun, inputs, outputs, api_visibility="private")
+    setting_run = gr.on(
         [dim.change, mode.change, k.release, template.submit],
         rerun,
         inputs,
         outputs,
         api_visibility="private",
     )
+    for event in (preset_run, setting_run):
+        show_failure(event, classify, *on_fail)
     return {"audio": audio, "labels": labels, "template": template}

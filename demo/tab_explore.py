@@ -13,21 +13,23 @@ import numpy as np
 
 from wavlink_core.matryoshka import truncate_np
 
-from . import views
-from .engine import METHODS
-from .errors import guard
+from . import escape, views
+from .engine import METHODS, STATE_TTL_S
+from .errors import UPLOAD_NOTE, each, guard, show_failure, warn
 from .gallery import pick as pick_examples
 
 EXAMPLE_LABELS = ("dog", "rain", "violin")
+MAX_ITEMS = 200  # clips and captions a session adds to the map; older ones drop out
 
 
 def build(engines, downloads, tab=None) -> None:
-    """``engines``: one Engine per audio backbone, the app's main one first; same gallery, same sizes."""
+    """``engines``: one Engine per audio backbone, the app's main one first; same gallery, same sizes.
+    ``downloads``: the app's :class:`~demo.downloads.Downloads`, where exported files are written."""
     by_name = {e.backbone: e for e in engines}
     engine = engines[0]
     g = engine.gallery
     # this user's items: [{"name", "kind", "group", "path", "emb": {backbone: (D,) vector}}]
-    user = gr.State([])
+    user = gr.State([], time_to_live=STATE_TTL_S)
     small_default = engine.dims[-1]
     with gr.Row():
         method = gr.Radio(list(METHODS), value="PCA", label="Projection", elem_id="explore-method")
@@ -55,6 +57,7 @@ def build(engines, downloads, tab=None) -> None:
             label="Add captions to the map (one per line)",
             placeholder="a dog barking\nwaves on a beach",
         )
+    gr.Markdown(UPLOAD_NOTE, elem_classes="upload-note")
     ex = pick_examples(g, EXAMPLE_LABELS)
     if ex:
         gr.Examples(
@@ -132,10 +135,10 @@ def build(engines, downloads, tab=None) -> None:
         state = list(state)
         have = {d["name"] for d in state}
         # Embedded through every backbone now, so switching backbones keeps the user's items.
-        for p in paths:
-            clips = {n: e.clip(p) for n, e in by_name.items()}
+        good, _ = each(paths, lambda p: {n: e.clip(p) for n, e in by_name.items()})
+        for p, clips in good:
             if clips[engine.backbone].warning:
-                gr.Warning(clips[engine.backbone].warning)
+                warn(clips[engine.backbone].warning)
             name = f"you: {Path(p).name}"
             if name not in have:
                 emb = {n: c.emb for n, c in clips.items()}
@@ -163,6 +166,7 @@ def build(engines, downloads, tab=None) -> None:
                             "emb": emb,
                         }
                     )
+        state = state[-MAX_ITEMS:]
         return state, gr.update(choices=items(state, engine.backbone)[0])
 
     @guard
@@ -183,7 +187,8 @@ def build(engines, downloads, tab=None) -> None:
         for d, xy in layouts.items():
             note = "" if d == engine.full else f"<br><sub>aligned to size {engine.full} (Procrustes)</sub>"
             title = f"{meth} at size {d}{note}{tag}"
-            figs.append(views.map_figure(xy, names, groups, kinds, title, hi, ranges))
+            shown = [escape.plain(n) for n in names], [escape.plain(x) for x in groups]
+            figs.append(views.map_figure(xy, *shown, kinds, title, hi, ranges))
         if len(figs) == 1:  # the small size equals the full one
             figs.append(figs[0])
         text = (
@@ -233,44 +238,53 @@ def build(engines, downloads, tab=None) -> None:
         r, c = evt.index
         col = 0 if c <= 2 else 1
         try:
-            return paths[col][r]
+            path = paths[col][r]
         except (IndexError, TypeError):
             return None
+        return path if path and Path(path).is_file() else None  # an upload may have expired
 
     @guard
     def export(size, state, name):
         names, kinds, labels, _, _, emb = items(state, name)
+        out = downloads.new_folder()  # one request's files together
         files = []
         for d in dict.fromkeys((engine.full, int(size))):
             e = truncate_np(emb, d)
-            npy = downloads.new_path(f"embeddings_{d}.npy")
+            npy = downloads.new_path(f"embeddings_{d}.npy", out)
             np.save(npy, e)
-            rows = [[n, kd, lb] + [f"{v:.6f}" for v in row] for n, kd, lb, row in zip(names, kinds, labels, e, strict=False)]
+            rows = [
+                [n, kd, lb] + [f"{v:.6f}" for v in row]
+                for n, kd, lb, row in zip(names, kinds, labels, e, strict=False)
+            ]
             header = ["name", "kind", "label"] + [f"e{i}" for i in range(d)]
-            files += [str(npy), downloads.csv(f"embeddings_{d}.csv", header, rows)]
+            files += [str(npy), downloads.csv(f"embeddings_{d}.csv", header, rows, out)]
         return files
 
     @guard
     def maps_html(meth, size, col, state, selected, name):
         """Both maps as they are drawn now, each one self-contained HTML file (works offline)."""
         full, small_fig, _ = draw(meth, size, col, state, selected, name)
+        out = downloads.new_folder()
         return [
-            downloads.html(f"map_{meth}_size{d}.html", fig)
+            downloads.html(f"map_{meth}_size{d}.html", fig, out)
             for d, fig in ((engine.full, full), (int(size), small_fig))
         ]
 
-    add_btn.click(add, [uploads, captions, user], [user, item], api_name="explore_add").then(
+    added = add_btn.click(add, [uploads, captions, user], [user, item], api_name="explore_add")
+    show_failure(added, add, [sizes])
+    added.success(
         draw,
         [method, small, colour, user, item, backbone],
         [map_full, map_small, sizes],
         api_visibility="private",
     )
-    draw_btn.click(
+    drawn = draw_btn.click(
         draw,
         [method, small, colour, user, item, backbone],
         [map_full, map_small, sizes],
         api_name="explore_map",
     )
+    show_failure(drawn, draw, [sizes, map_full, map_small], (None, None))
     if (
         tab is not None
     ):  # draw the default maps when the tab is first opened (PCA: memoised, milliseconds)
@@ -280,13 +294,14 @@ def build(engines, downloads, tab=None) -> None:
             [map_full, map_small, sizes],
             api_visibility="private",
         )
-    gr.on(
+    redrawn = gr.on(
         [method.change, small.change, colour.change, backbone.change],
         draw,
         [method, small, colour, user, item, backbone],
         [map_full, map_small, sizes],
         api_visibility="private",
     )
+    show_failure(redrawn, draw, [sizes, map_full, map_small], (None, None))
     nb_btn.click(
         neighbours,
         [item, k, small, user, backbone],

@@ -11,12 +11,14 @@ from wavlink_core.inference import parse_labels
 from wavlink_core.matryoshka import truncate_np
 
 from . import views
-from .errors import guard
+from .engine import STATE_TTL_S
+from .errors import UPLOAD_NOTE, each, guard, show_failure, skipped_note, warn
 from .gallery import pick
 from .heatmap import heatmap_figure
 
 N_PLAY = 3
 EXAMPLE_LABELS = ("dog", "rain", "car horn", "violin", "sheep", "helicopter")
+MAX_MINE = 64  # clips a session keeps for search; older ones drop out, so memory stays bounded
 
 
 def _paths(files) -> list[str]:
@@ -24,7 +26,7 @@ def _paths(files) -> list[str]:
 
 
 def build(engine, downloads) -> None:
-    mine = gr.State([])  # this user's clips: [{"name", "path", "emb"}]
+    mine = gr.State([], time_to_live=STATE_TTL_S)  # this user's clips: [{"name", "path", "emb"}]
     with gr.Row():
         dim = gr.Radio(
             list(engine.dims), value=engine.full, label="Matryoshka size", elem_id="match-dim"
@@ -37,6 +39,7 @@ def build(engine, downloads) -> None:
                 label="Audio clips (several)",
                 elem_id="match-files",
             )
+            gr.Markdown(UPLOAD_NOTE, elem_classes="upload-note")
         with gr.Column(scale=1):
             captions = gr.Textbox(
                 "a dog barking\nrain falling\na car horn\nsomeone playing the violin",
@@ -57,6 +60,8 @@ def build(engine, downloads) -> None:
             label="Example",
             elem_id="match-examples",
         )
+    # Where the result goes: a failed run's reason, or the files a batch skipped.
+    status = gr.Markdown("", elem_id="match-status")
     # Full width, sized to its content (demo/heatmap.py): a half-width column squeezed it to 256×64.
     heat = gr.Plot(label="Similarity heatmap", elem_id="match-heat")
     with gr.Row():
@@ -99,12 +104,12 @@ def build(engine, downloads) -> None:
             raise gr.Error("Upload at least one audio clip.")
         # One caption per line: a list, so parse_labels never splits a caption at its commas.
         caps = parse_labels((caption_text or "").splitlines())
-        clips = []
-        for p in paths:
-            c = engine.clip(p)
+        good, failed = each(paths, engine.clip)
+        for _, c in good:
             if c.warning:
-                gr.Warning(c.warning)
-            clips.append(c.emb)
+                warn(c.warning)
+        paths = [p for p, _ in good]
+        clips = [c.emb for _, c in good]
         names = [Path(p).name for p in paths]
         size = int(size)
         sim = truncate_np(np.stack(clips), size) @ truncate_np(engine.texts(caps), size).T
@@ -120,7 +125,9 @@ def build(engine, downloads) -> None:
             ["clip"] + caps,
             [[n] + [round(float(v), 4) for v in row] for n, row in zip(names, sim, strict=True)],
         )
-        return heatmap_figure(sim, names, caps, size), per_clip, per_cap, state, table
+        note = skipped_note(failed, len(failed) + len(good))
+        heat = heatmap_figure(sim, names, caps, size)
+        return heat, per_clip, per_cap, state[-MAX_MINE:], note, table
 
     @guard
     def search(text, top, size, state):
@@ -139,17 +146,23 @@ def build(engine, downloads) -> None:
             [r + 1, names[i], src[i], labs[i], round(float(sims[i]), 4)]
             for r, i in enumerate(top_idx)
         ]
-        audio = [paths[i] for i in top_idx[:N_PLAY]] + [None] * (N_PLAY - min(N_PLAY, len(top_idx)))
+        # An upload the cache cleaning has removed is still searchable, just no longer playable.
+        audio = [paths[i] if Path(paths[i]).is_file() else None for i in top_idx[:N_PLAY]]
+        audio += [None] * (N_PLAY - len(audio))
         return [rows] + audio
 
-    outs = [heat, best_cap, best_clip, mine, csv_file]
-    button.click(match, [files, captions, dim, mine], outs, api_name="match")
+    ins = [files, captions, dim, mine]
+    outs = [heat, best_cap, best_clip, mine, status, csv_file]
+    # A failure clears the old result: the reason goes where the skipped files are listed.
+    on_fail = ([status, heat, best_cap, best_clip, csv_file], (None, None, None, None))
+    show_failure(button.click(match, ins, outs, api_name="match"), match, *on_fail)
     # A new size re-runs the last match (nothing happens before the first one).
-    dim.change(
+    rerun = dim.change(
         lambda p, c, d, s: match(p, c, d, s) if _paths(p) else [gr.skip()] * len(outs),
-        [files, captions, dim, mine],
+        ins,
         outs,
         api_visibility="private",
     )
+    show_failure(rerun, match, *on_fail)
     search_btn.click(search, [query, k, dim, mine], [results] + players, api_name="search")
     query.submit(search, [query, k, dim, mine], [results] + players, api_visibility="private")

@@ -7,8 +7,8 @@ import gradio as gr
 from wavlink_core import DEFAULT_TEMPLATE
 from wavlink_core.inference import label_prompts
 
-from . import views
-from .errors import guard
+from . import escape, views
+from .errors import UPLOAD_NOTE, guard, show_failure, warn
 from .eval_view import dataset_counts, with_counts
 from .label_sets import with_gallery
 
@@ -53,13 +53,14 @@ def build(engine) -> dict:
     with gr.Row():
         with gr.Column():
             audio = gr.Audio(sources=["upload", "microphone"], type="filepath", label="Audio clip")
+            gr.Markdown(UPLOAD_NOTE, elem_classes="upload-note")
             labels = gr.Textbox(
                 with_gallery(engine.gallery.labels)[views.DEFAULT_SET], lines=3, label="Labels"
             )
             template = gr.Textbox(DEFAULT_TEMPLATE, label="Prompt template")
-            button = gr.Button("Rank at every size", variant="primary")
+            button = gr.Button("Rank at every size", variant="primary", elem_id="sizes-btn")
         with gr.Column():
-            summary = gr.Markdown("")
+            summary = gr.Markdown("", elem_id="sizes-summary")
     # Full width: 1 + 2 × sizes columns do not fit half of a 1400-px page.
     n = len(engine.dims)
     table = gr.Dataframe(
@@ -77,12 +78,12 @@ def build(engine) -> dict:
     def rank(path, label_text, tmpl):
         clip = engine.clip(path)
         if clip.warning:
-            gr.Warning(clip.warning)
+            warn(clip.warning)
         names, prompts = label_prompts(label_text, tmpl)
         cos = {d: engine.scores(clip.emb, prompts, d)[0] for d in engine.dims}
         header, body = views.rank_table(names, cos)
         tops = ", ".join(
-            f"{d}: **{body_top}**"
+            f"{d}: **{escape.md(body_top)}**"
             for d, body_top in ((d, names[int(cos[d].argmax())]) for d in engine.dims)
         )
         note = "" if engine.trained else " (untrained model: arbitrary)"
@@ -90,5 +91,6 @@ def build(engine) -> dict:
             value=body, headers=header
         )
 
-    button.click(rank, [audio, labels, template], [summary, table], api_name="rank_sizes")
+    run = button.click(rank, [audio, labels, template], [summary, table], api_name="rank_sizes")
+    show_failure(run, rank, [summary, table], (None,))
     return {"audio": audio, "labels": labels, "template": template}

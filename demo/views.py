@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import plotly.graph_objects as go
 
+from . import escape
 from .palette import group_style
 
 LABEL_SETS: dict[str, str] = {
@@ -75,7 +76,7 @@ def bars_figure(
 
 
 def result_headline(label: str, score: float, mode: str, trained: bool) -> str:
-    head = f"### Top label: **{label}** ({score_name(mode)} {score:.3f})"
+    head = f"### Top label: **{escape.md(label)}** ({score_name(mode)} {score:.3f})"
     return head + ("" if trained else "  \n_untrained model: this ranking is arbitrary_")
 
 

@@ -57,3 +57,27 @@ def tone():
     return (0.5 * np.sin(2 * np.pi * 440 * t) + 0.01 * rng.standard_normal(t.size)).astype(
         np.float32
     )
+
+
+@pytest.fixture(scope="session")
+def serve_demo():
+    """A function that launches a demo's Blocks on a free 127.0.0.1 port in the background and
+    returns its URL (the caller closes it)."""
+    import socket
+
+    from demo import LAUNCH_KWARGS
+
+    def serve(demo) -> str:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        demo.launch(
+            server_name="127.0.0.1",
+            server_port=port,
+            prevent_thread_lock=True,
+            quiet=True,
+            **LAUNCH_KWARGS,
+        )
+        return f"http://127.0.0.1:{port}"
+
+    return serve

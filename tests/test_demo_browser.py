@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import tempfile
 from pathlib import Path
 from urllib.parse import urlparse
@@ -32,25 +31,8 @@ ARGS = [
 OUT = Path(__file__).resolve().parents[1] / "test-output"
 
 
-def _launch(demo) -> int:
-    """Serve ``demo`` on a free loopback port in the background; returns the port."""
-    from demo import LAUNCH_KWARGS
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    demo.launch(
-        server_name="127.0.0.1",
-        server_port=port,
-        prevent_thread_lock=True,
-        quiet=True,
-        **LAUNCH_KWARGS,
-    )
-    return port
-
-
 @pytest.fixture(scope="module")
-def url(test_model, aut_model, tmp_path_factory):
+def url(test_model, aut_model, tmp_path_factory, serve_demo):
     from demo import build_demo
     from demo.gallery import load_gallery
 
@@ -58,8 +40,7 @@ def url(test_model, aut_model, tmp_path_factory):
     demo = build_demo(
         test_model, gallery=load_gallery(limit=32), warm=False, compare_model=aut_model
     )
-    port = _launch(demo)
-    yield f"http://127.0.0.1:{port}", demo
+    yield serve_demo(demo), demo
     demo.close()
 
 
@@ -143,7 +124,7 @@ def _bundled_trained():
 
 @pytest.mark.slow
 @pytest.mark.skipif(_bundled_trained() is None, reason="no trained model bundled in assets/ yet")
-def test_trained_model_names_a_gallery_dog_in_browser(page):
+def test_trained_model_names_a_gallery_dog_in_browser(page, serve_demo):
     """With the shipped weights, the real app ranks 'dog' first for a gallery dog clip. The gallery
     comes from the same game and desktop packages as the training corpus, so this checks the app
     with real weights end to end; generalisation is measured by the evaluation command instead."""
@@ -159,10 +140,10 @@ def test_trained_model_names_a_gallery_dog_in_browser(page):
         warm=False,
         compare_model=load_pretrained(aut) if aut else None,
     )
-    port = _launch(demo)
+    base = serve_demo(demo)
     try:
         # The module's browser is reused: Playwright's sync API allows one instance per thread.
-        page.goto(f"http://127.0.0.1:{port}")
+        page.goto(base)
         clip = next(
             path
             for path, label in zip(
@@ -216,7 +197,7 @@ _OVERLAP = """([a, b]) => { const x = document.querySelector(a), y = document.qu
 
 
 @pytest.fixture(scope="module")
-def newcomer_url(test_model, aut_model, tmp_path_factory):
+def newcomer_url(test_model, aut_model, tmp_path_factory, serve_demo):
     """The app as a newcomer opens it: the shipped model folder's card and results, full gallery
     categories (32 clips), the Whisper-AuT switch."""
     from demo import build_demo
@@ -232,8 +213,7 @@ def newcomer_url(test_model, aut_model, tmp_path_factory):
         warm=False,
         compare_model=aut_model,
     )
-    port = _launch(demo)
-    yield f"http://127.0.0.1:{port}", demo
+    yield serve_demo(demo), demo
     demo.close()
 
 
@@ -351,4 +331,107 @@ def test_newcomer_walks_every_tab(newcomer_url, page):
     page.set_viewport_size({"width": 1400, "height": 900})
 
     assert page.hosts <= {"127.0.0.1"}, f"the page contacted other hosts: {page.hosts}"
+    assert not page.errors, page.errors
+
+
+@pytest.fixture
+def pixel_server():
+    """A local image server that counts requests: a label must never make the browser fetch it."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    hits: list[str] = []
+
+    class Pixel(BaseHTTPRequestHandler):
+        def do_GET(self):
+            hits.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Type", "image/gif")
+            self.end_headers()
+            self.wfile.write(b"GIF89a\x01\x00\x01\x00\x00\x00\x00;")
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Pixel)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}/pixel.gif", hits
+    server.shutdown()
+
+
+def test_labels_are_shown_as_text_in_browser(url, page, pixel_server):
+    """HTML and Markdown typed as labels or captions reach Classify, Sizes and Match as text: no
+    element is created from them and the browser never requests the pixel URL."""
+    base, demo = url
+    pixel, hits = pixel_server
+    expect = sync_api.expect
+    hostile = [
+        f'<img src="{pixel}?classify">',
+        "<img src=x onerror=\"document.title='pwned'\">",
+        "<form><input><button>go</button></form>",
+        "[x](javascript:alert(1))",
+    ]
+    page.goto(base)
+    page.locator("#classify-audio input[type=file]").set_input_files(demo.engine.gallery.paths[0])
+    page.wait_for_selector("#classify-audio audio", state="attached", timeout=30_000)
+    for label in hostile:  # each one as the top (only) label, so it reaches the headline
+        page.locator("#classify-labels textarea").fill(label)
+        page.locator("#classify-btn").click()
+        expect(page.locator("#classify-result")).to_contain_text(label, timeout=60_000)
+        page.wait_for_selector("#classify-bars .js-plotly-plot", timeout=30_000)
+    page.get_by_role("tab", name="Sizes").click()
+    page.locator("#sizes-btn").click()
+    expect(page.locator("#sizes-summary")).to_contain_text(hostile[-1], timeout=60_000)
+    page.get_by_role("tab", name="Match").click()
+    page.locator("#match-files input[type=file]").set_input_files(demo.engine.gallery.paths[1])
+    page.locator("#match-captions textarea").fill(
+        f'<img src="{pixel}?match">\n<form><input><button>go</button></form>'
+    )
+    page.locator("#match-btn").click()
+    clip_name = Path(demo.engine.gallery.paths[1]).name
+    expect(page.get_by_role("gridcell", name=clip_name).first).to_be_visible(timeout=60_000)
+    page.wait_for_timeout(1500)
+    OUT.mkdir(exist_ok=True)
+    page.screenshot(path=str(OUT / "demo_hostile_labels_match.png"), full_page=True)
+    page.get_by_role("tab", name="Classify").click()
+    page.screenshot(path=str(OUT / "demo_hostile_labels_classify.png"), full_page=True)
+    assert page.locator(f'img[src*="{pixel}"], img[src="x"]').count() == 0
+    assert page.locator("form, button:text-is('go')").count() == 0
+    assert page.title() != "pwned"
+    assert hits == [], f"the browser fetched the pixel: {hits}"
+    assert not page.errors, page.errors
+
+
+def test_an_error_replaces_the_old_result_in_browser(url, page, tmp_path):
+    """After a good result, a failing clip clears it; the reason stays where the result was after
+    the toast has gone, in words a person can act on, with no server path."""
+    import numpy as np
+    import soundfile as sf
+
+    base, demo = url
+    expect = sync_api.expect
+    silent = tmp_path / "quiet_recording.wav"
+    sf.write(silent, np.zeros(16_000, np.float32), 16_000)
+    page.goto(base)
+    page.locator("#classify-audio input[type=file]").set_input_files(demo.engine.gallery.paths[0])
+    page.wait_for_selector("#classify-audio audio", state="attached", timeout=30_000)
+    page.locator("#classify-btn").click()
+    expect(page.locator("#classify-result")).to_contain_text("Top label", timeout=60_000)
+    OUT.mkdir(exist_ok=True)
+    page.screenshot(path=str(OUT / "demo_error_before.png"), full_page=True)
+
+    page.locator("#classify-audio button[aria-label='Clear']").click()
+    page.locator("#classify-audio input[type=file]").set_input_files(str(silent))
+    page.wait_for_selector("#classify-audio audio", state="attached", timeout=30_000)
+    page.locator("#classify-btn").click()
+    result = page.locator("#classify-result")
+    expect(result).to_contain_text("No result", timeout=60_000)
+    expect(result).to_contain_text("quiet_recording.wav is silent")
+    expect(result).not_to_contain_text("Top label")
+    assert page.locator("#classify-bars .js-plotly-plot").count() == 0
+    assert page.locator("#classify-info").inner_text().strip() == ""
+    page.wait_for_timeout(11_000)  # longer than the toast stays
+    expect(result).to_contain_text("quiet_recording.wav is silent")
+    assert "/tmp" not in result.inner_text()
+    page.screenshot(path=str(OUT / "demo_error_replaces_result.png"), full_page=True)
     assert not page.errors, page.errors

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import socket
 from pathlib import Path
 
 import numpy as np
@@ -14,33 +13,19 @@ gr = pytest.importorskip("gradio")
 from gradio_client import Client, handle_file  # noqa: E402
 from gradio_client.exceptions import AppError  # noqa: E402
 
-from demo import LAUNCH_KWARGS, build_demo  # noqa: E402
+from demo import build_demo  # noqa: E402
 from demo.gallery import load_gallery  # noqa: E402
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
-def app(test_model, aut_model, tmp_path_factory):
+def app(test_model, aut_model, tmp_path_factory, serve_demo):
     import os
 
     os.environ["WAVLINK_CACHE"] = str(tmp_path_factory.mktemp("cache"))
     demo = build_demo(
         test_model, gallery=load_gallery(limit=32), warm=False, compare_model=aut_model
     )
-    port = _free_port()
-    demo.launch(
-        server_name="127.0.0.1",
-        server_port=port,
-        prevent_thread_lock=True,
-        quiet=True,
-        **LAUNCH_KWARGS,
-    )
-    yield demo, Client(f"http://127.0.0.1:{port}", verbose=False, analytics_enabled=False)
+    yield demo, Client(serve_demo(demo), verbose=False, analytics_enabled=False)
     demo.close()
 
 
@@ -120,8 +105,8 @@ def test_classify_result_downloads_as_csv(app):
     [
         ("silent.wav", "silent"),
         ("empty.wav", "empty"),
-        ("corrupt.wav", "decode"),
-        ("notes.txt", "decode"),
+        ("corrupt.wav", "could not be read as audio"),
+        ("notes.txt", "could not be read as audio"),
     ],
 )
 def test_classify_bad_audio_is_a_clear_error(app, clips, name, needle):
@@ -141,7 +126,7 @@ def test_classify_bad_labels_and_template(app):
 def test_match_and_search(app, clips):
     demo, client = app
     files = [handle_file(str(clips / "stereo48k.wav")), handle_file(demo.engine.gallery.paths[2])]
-    heat, per_clip, per_cap, table = client.predict(
+    heat, per_clip, per_cap, skipped, table = client.predict(
         files, "a tone, high and steady\nrain", demo.engine.full, api_name="/match"
     )
     assert heat["type"] == "plotly"
@@ -153,6 +138,7 @@ def test_match_and_search(app, clips):
         "stereo48k.wav",
         demo.engine.gallery.names[2] + ".ogg",
     ]
+    assert skipped == ""
     out = client.predict("a dog barking", 4, demo.engine.dims[-1], api_name="/search")
     assert len(out[0]["data"]) == 4 and out[1] is not None
     with pytest.raises(AppError):
@@ -297,19 +283,19 @@ def test_explore_maps_download_as_offline_html(app):
     assert not re.search(r"<script[^>]*\bsrc=", html) and len(html) > 1_000_000
     assert demo.engine.gallery.names[0] in html
     # the app's own copies live in one temp folder that its Downloads object removes
-    assert any(demo.downloads.folder.glob("*/*.html"))
+    assert any(demo.downloads.root.glob("*/*.html"))
 
 
-def test_downloads_folder_prunes_old_files_and_is_removed(tmp_path):
+def test_downloads_folder_prunes_old_files_and_is_removed():
     import os
 
     from demo.downloads import MAX_AGE_S, Downloads
 
     d = Downloads()
     old = Path(d.csv("a/../b?.csv", ["x"], [[1]]))
-    assert old.parent.parent == d.folder and old.name == "a_.._b_.csv"  # no path escapes
-    os.utime(old, (0, 0))  # older than MAX_AGE_S
+    assert old.parent.parent == d.root and old.name == "a_.._b_.csv"  # no path escapes
+    os.utime(old.parent, (0, 0))  # older than MAX_AGE_S
     new = Path(d.csv("c.csv", ["x"], [[2]]))
-    assert not old.exists() and new.exists() and MAX_AGE_S > 0
-    d.cleanup()
-    assert not d.folder.exists()
+    assert not old.parent.exists() and new.exists() and MAX_AGE_S > 0
+    d.close()
+    assert not d.root.exists()
