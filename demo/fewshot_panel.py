@@ -8,7 +8,6 @@ tab's clip twice over the same labels: zero-shot (label prompts) and few-shot (t
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import gradio as gr
@@ -18,16 +17,11 @@ from wavlink_core import AudioError, FewShotClassifier
 from wavlink_core.openset import OpenSetVerdict
 from wavlink_core.templates import fill_template
 
-from . import views
-from .errors import guard
+from . import escape, views
+from .errors import explain, guard
 
 MAX_LABELS = 20
 MAX_EXAMPLES = 50  # per user, all labels together: each is one encoder pass
-
-
-def md_text(text: str) -> str:
-    """User text shown literally inside Markdown (no links, emphasis or HTML)."""
-    return re.sub(r"([\\`*_{}\[\]()<>#!|~&])", r"\\\1", text)
 
 
 def verdict_line(verdict: OpenSetVerdict | None) -> str:
@@ -70,12 +64,12 @@ def add_examples(engine, store: dict, label: str, uploads, picks) -> tuple[dict,
         try:
             added.append((Path(p).name, engine.clip(p).emb))
         except AudioError as exc:  # one bad file never sinks the others
-            skipped.append(str(exc))
+            skipped.append(explain(exc))
     if added:
         store.setdefault(label, []).extend(added)
-    note = f"Added {len(added)} example(s) to **{md_text(label)}**."
+    note = f"Added {len(added)} example(s) to **{escape.md(label)}**."
     if skipped:
-        note += " Skipped: " + "; ".join(md_text(s) for s in skipped)
+        note += " Skipped: " + "; ".join(escape.md(s) for s in skipped)
     return store, summary_rows(store), note
 
 
@@ -113,10 +107,11 @@ def compare(
     def side(order, p, verdict, kind):
         ranked = [labels[i] for i in order]
         text = (
-            f"### {kind}: **{md_text(ranked[0])}** (probability {p[order[0]]:.3f})  \n"
+            f"### {kind}: **{escape.md(ranked[0])}** (probability {p[order[0]]:.3f})  \n"
             + verdict_line(verdict or None)
         )
-        fig = views.bars_figure(ranked, [float(p[i]) for i in order], "softmax", dim, len(labels))
+        shown = [escape.plain(n) for n in ranked]
+        fig = views.bars_figure(shown, [float(p[i]) for i in order], "softmax", dim, len(labels))
         fig.update_layout(title=f"{kind} · size {dim}")
         return text, fig
 

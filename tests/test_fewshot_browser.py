@@ -6,7 +6,7 @@ Screenshot: test-output/demo_fewshot.png.
 from __future__ import annotations
 
 import pytest
-from test_demo_browser import OUT, _bundled_trained, _launch, page, sync_api  # noqa: F401
+from test_demo_browser import OUT, _bundled_trained, page, sync_api  # noqa: F401
 
 from demo.gallery import Gallery, load_gallery
 
@@ -20,7 +20,7 @@ def gallery_of(*prefixes: str) -> Gallery:
 
 @pytest.mark.slow
 @pytest.mark.skipif(_bundled_trained() is None, reason="no trained model bundled in assets/ yet")
-def test_fewshot_panel_teaches_cow_and_horse_in_browser(page, tmp_path):  # noqa: F811
+def test_fewshot_panel_teaches_cow_and_horse_in_browser(page, tmp_path, serve_demo):  # noqa: F811
     """Two gallery cows (picked) and two horses (uploaded) as examples: the third cow is named."""
     import os
 
@@ -30,11 +30,11 @@ def test_fewshot_panel_teaches_cow_and_horse_in_browser(page, tmp_path):  # noqa
     os.environ["WAVLINK_CACHE"] = str(tmp_path)
     gallery = gallery_of("cow", "horse", "sheep")
     demo = build_demo(load_pretrained(_bundled_trained()), gallery=gallery, warm=False)
-    port = _launch(demo)
+    url = serve_demo(demo)
     paths = dict(zip(gallery.names, gallery.paths))
     expect = sync_api.expect
     try:
-        page.goto(f"http://127.0.0.1:{port}")
+        page.goto(url)
         page.locator("#classify-audio input[type=file]").set_input_files(paths["cow_03"])
         page.wait_for_selector("#classify-audio audio", state="attached", timeout=30_000)
         page.locator("#fewshot").get_by_text("Few-shot: teach labels").click()

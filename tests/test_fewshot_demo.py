@@ -9,29 +9,19 @@ import soundfile as sf
 gr = pytest.importorskip("gradio")
 from gradio_client import Client, handle_file  # noqa: E402
 from gradio_client.exceptions import AppError  # noqa: E402
-from test_demo_client import _free_port  # noqa: E402
 
-from demo import LAUNCH_KWARGS, build_demo  # noqa: E402
-from demo.fewshot_panel import md_text  # noqa: E402
+from demo import build_demo  # noqa: E402
 from demo.gallery import load_gallery  # noqa: E402
 from wavlink_core.openset import OpenSetCalibration  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def app(test_model, tmp_path_factory):
+def app(test_model, tmp_path_factory, serve_demo):
     import os
 
     os.environ["WAVLINK_CACHE"] = str(tmp_path_factory.mktemp("cache"))
     demo = build_demo(test_model, gallery=load_gallery(limit=12), warm=False)
-    port = _free_port()
-    demo.launch(
-        server_name="127.0.0.1",
-        server_port=port,
-        prevent_thread_lock=True,
-        quiet=True,
-        **LAUNCH_KWARGS,
-    )
-    yield demo, f"http://127.0.0.1:{port}"
+    yield demo, serve_demo(demo)
     demo.close()
 
 
@@ -90,7 +80,3 @@ def test_examples_are_per_user_and_errors_are_messages(app, clips):
     c.predict("x", [handle_file(str(clips / "hum0.wav"))], [], api_name="/fewshot_add")
     table, note = c.predict(api_name="/fewshot_clear")
     assert note == "Examples cleared." and not table["data"]
-
-
-def test_md_text_keeps_user_text_literal():
-    assert md_text("[x](http://e) <img>") == r"\[x\]\(http://e\) \<img\>"
