@@ -28,7 +28,10 @@ def build(engine, examples: list[int], downloads) -> dict:
             gr.Markdown(UPLOAD_NOTE, elem_classes="upload-note")
             info = gr.Markdown("", elem_id="classify-info")
             preset = gr.Dropdown(
-                list(sets), value=views.DEFAULT_SET, label="Preset label set", elem_id="classify-preset"
+                list(sets),
+                value=views.DEFAULT_SET,
+                label="Preset label set",
+                elem_id="classify-preset",
             )
             labels = gr.Textbox(
                 sets[views.DEFAULT_SET],

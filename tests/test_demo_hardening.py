@@ -20,10 +20,10 @@ from gradio_client import Client, handle_file  # noqa: E402
 from gradio_client.exceptions import AppError  # noqa: E402
 
 from demo import build_demo, escape  # noqa: E402
-from wavlink_core import AudioError  # noqa: E402
-from demo.engine import MAX_TEXTS, _LRU  # noqa: E402
+from demo.engine import _LRU, MAX_TEXTS  # noqa: E402
 from demo.errors import explain  # noqa: E402
 from demo.gallery import load_gallery  # noqa: E402
+from wavlink_core import AudioError  # noqa: E402
 
 # The four, and two with a '{}' too (the demo once checked only that one was there).
 HOSTILE_TEMPLATES = [

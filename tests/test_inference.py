@@ -5,8 +5,15 @@ import numpy as np
 import pytest
 import torch
 
-from wavlink_core import AudioError, ConfigError, embed_audio, embed_text, similarity, zero_shot
-from wavlink_core import inference
+from wavlink_core import (
+    AudioError,
+    ConfigError,
+    embed_audio,
+    embed_text,
+    inference,
+    similarity,
+    zero_shot,
+)
 from wavlink_core.inference import iter_audio_embeddings, parse_labels, windows
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "assets" / "examples"

@@ -113,7 +113,9 @@ def cmd_classify(args: argparse.Namespace) -> int:
     if bool(args.labels) == bool(args.examples):
         raise ValueError("give either --labels (zero-shot) or --examples DIR (few-shot)")
     if args.labels:
-        label_prompts(args.labels, args.template)  # a bad template or label list fails before loading
+        label_prompts(
+            args.labels, args.template
+        )  # a bad template or label list fails before loading
     model = _load(args)
     if args.examples:
         return classify_with_examples(args, model)

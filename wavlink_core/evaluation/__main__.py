@@ -7,6 +7,8 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from ..cli import positive_int
+
 DESCRIPTION = """Evaluate a WavLink model on one dataset folder (or manifest), at every trained
 Matryoshka size: zero-shot classification, text<->audio retrieval (LAION-CLAP R@K), and
 linear probes (Whisper-AuT protocol) on the WavLink embedding and on mean-pooled Whisper
@@ -45,10 +47,12 @@ def build_parser() -> argparse.ArgumentParser:
         "(zero-shot, few-shot and open-set) instead of one template",
     )
     p.add_argument("--out", default=None, help="folder for results.json and results.md")
-    p.add_argument("--batch-size", type=int, default=16, help="audio windows per forward pass")
+    p.add_argument(
+        "--batch-size", type=positive_int, default=16, help="audio windows per forward pass"
+    )
     p.add_argument("--device", default="cpu")
     p.add_argument("--pad-to-30s", action="store_true", help="encode every clip as a 30-s window")
-    p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    p.add_argument("--threads", type=positive_int, default=None, help="torch CPU threads")
     g = p.add_argument_group("linear probe")
     g.add_argument(
         "--probe-features",
@@ -62,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="leave-one-fold-out CV over official folds (ESC) instead of train 1-4 / test 5",
     )
     g.add_argument(
-        "--folds", type=int, default=5, help="k for sets without folds (stratified k-fold)"
+        "--folds", type=positive_int, default=5, help="k for sets without folds (stratified k-fold)"
     )
     g.add_argument(
         "--no-groups",
@@ -70,16 +74,22 @@ def build_parser() -> argparse.ArgumentParser:
         help="CV: shuffle clips independently even when source recordings are known",
     )
     g.add_argument("--seed", type=int, default=0)
-    g.add_argument("--epochs", type=int, default=50)
+    g.add_argument("--epochs", type=positive_int, default=50)
     g.add_argument("--lr", type=float, default=1e-3)
-    g.add_argument("--probe-batch-size", type=int, default=64)
+    g.add_argument("--probe-batch-size", type=positive_int, default=64)
     f = p.add_argument_group("few-shot and open set")
     f.add_argument("--shots", default="1,2,5", help="examples per class, comma-separated")
-    f.add_argument("--draws", type=int, default=10, help="random example draws per shot count")
+    f.add_argument(
+        "--draws", type=positive_int, default=10, help="random example draws per shot count"
+    )
     f.add_argument("--alpha", type=float, default=None, help="few-shot blend weight of examples")
     f.add_argument("--beta", type=float, default=None, help="few-shot affinity sharpness")
-    f.add_argument("--halves", type=int, default=10, help="open set: random halves of the labels")
-    f.add_argument("--openset-shots", type=int, default=5, help="open set: examples per label")
+    f.add_argument(
+        "--halves", type=positive_int, default=10, help="open set: random halves of the labels"
+    )
+    f.add_argument(
+        "--openset-shots", type=positive_int, default=5, help="open set: examples per label"
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     return p
 

@@ -10,6 +10,7 @@ import argparse
 import json
 from pathlib import Path
 
+from ..cli import positive_int
 from .config import QUANTIZATIONS, LibraryConfig
 
 
@@ -123,7 +124,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "--max-seconds", type=float, default=defaults.max_seconds, help="longer files are skipped"
     )
     i.add_argument(
-        "--batch-files", type=int, default=defaults.batch_files, help="files per committed batch"
+        "--batch-files",
+        type=positive_int,
+        default=defaults.batch_files,
+        help="files per committed batch",
     )
     i.add_argument(
         "--quantization",
@@ -137,7 +141,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     common(s)
     s.add_argument("query", nargs="?", default=None, help="text, e.g. 'a door creaks open'")
     s.add_argument("--like", type=Path, default=None, help="an example audio file instead of text")
-    s.add_argument("--k", type=int, default=10, help="number of results")
+    s.add_argument("--k", type=positive_int, default=10, help="number of results")
     s.add_argument(
         "--dim",
         type=int,
