@@ -18,13 +18,15 @@ from threadpoolctl import threadpool_limits
 
 from wavlink_core import AudioError, embed_audio, embed_text, load_audio_with_info
 from wavlink_core.checkpoint import audio_origin
+from wavlink_core.features import CHUNK_SECONDS
+from wavlink_core.inference import windows
 from wavlink_core.matryoshka import truncate_np
 
 from . import views
 from .gallery import Gallery, gallery_embeddings
 
 log = logging.getLogger("wavlink.demo")
-WINDOW_S = 30.0  # one Whisper window: longer clips are embedded window by window and averaged
+WINDOW_S = float(CHUNK_SECONDS)  # one Whisper window: longer clips are averaged over windows
 MAX_CLIP_S = 120.0  # at most 4 windows (~1-2 s on a 2-core CPU); longer uploads use the first 120 s
 HARD_MAX_S = 600.0  # the core's refusal limit (the upload size limit usually bites first)
 # Labels, captions or queries in one request. A Classify with 1,000 new labels took 17-37 s on the
@@ -105,8 +107,7 @@ class Engine:
             wave, used = wave[: int(MAX_CLIP_S * 16000)], MAX_CLIP_S
         text = views.clip_info(info.describe(), used, info.duration_s if warning else None)
         if used > WINDOW_S:
-            n = -(-int(used * 16000) // int(WINDOW_S * 16000))
-            text += f"; averaged over {n} windows of {WINDOW_S:.0f} s"
+            text += f"; averaged over {len(windows(wave))} windows of {WINDOW_S:.0f} s"
         if key in self._gallery_index:
             emb = self.gallery_emb[self._gallery_index[key]]
         else:
