@@ -98,7 +98,7 @@ def index_folders_ray(
     todo = plan_run(store, roots, report)
     if todo:
         with _ray_session(options.address), progress_bar(todo, progress) as bar:
-            for batch in _embedded(todo, model_source, fingerprint, config, options, progress):
+            for batch in _embedded(todo, model_source, fingerprint, config, options):
                 done, bad = _from_columns(batch)
                 commit_batch(store, done, bad, report, bar)
                 report.decode_s += float(batch["decode_s"].sum())
@@ -130,12 +130,11 @@ def _embedded(
     fingerprint: str,
     config: LibraryConfig,
     options: RayOptions,
-    progress: bool,
 ) -> Iterator[dict[str, np.ndarray]]:
     import ray
 
     context = ray.data.DataContext.get_current()
-    context.enable_progress_bars = progress
+    context.enable_progress_bars = False  # the driver's bar over files is the one to watch
     # Start every actor before handing out files: otherwise the first one up takes the queue,
     # and a cluster too small for the pool fails with Ray's message instead of waiting forever.
     context.wait_for_min_actors_s = ACTOR_START_TIMEOUT_S
@@ -233,6 +232,7 @@ def _from_columns(batch: dict[str, np.ndarray]) -> tuple[list[IndexedFile], list
             bad.append((str(path), size, mtime_ns, str(batch["reason"][i])))
             continue
         spans = np.frombuffer(batch["spans"][i], np.float64).reshape(-1, 2)
+        vectors = np.frombuffer(batch["vectors"][i], np.float32).copy()  # writable, like local
         done.append(
             IndexedFile(
                 path=str(path),
@@ -241,7 +241,7 @@ def _from_columns(batch: dict[str, np.ndarray]) -> tuple[list[IndexedFile], list
                 sha256=str(batch["sha256"][i]),
                 duration=float(batch["duration"][i]),
                 spans=[(float(s), float(e)) for s, e in spans],
-                vectors=np.frombuffer(batch["vectors"][i], np.float32).reshape(len(spans), -1).copy(),
+                vectors=vectors.reshape(len(spans), -1),
             )
         )
     return done, bad

@@ -59,7 +59,8 @@ class IndexReport:
         ]
         if self.files_per_worker:
             per = ", ".join(f"{node[:8]}: {n}" for node, n in sorted(self.files_per_worker.items()))
-            lines.append(f"  embedded on {len(self.files_per_worker)} Ray nodes (files: {per})")
+            nodes = len(self.files_per_worker)
+            lines.append(f"  embedded on {nodes} Ray node{'s' * (nodes > 1)} (files: {per})")
         lines += [f"  skipped {path}: {reason}" for path, reason in self.bad]
         return "\n".join(lines)
 
@@ -103,7 +104,9 @@ def index_folders(
     return report
 
 
-def plan_run(store: Store, roots: Sequence[str | os.PathLike], report: IndexReport) -> list[FoundFile]:
+def plan_run(
+    store: Store, roots: Sequence[str | os.PathLike], report: IndexReport
+) -> list[FoundFile]:
     """Walk ``roots``, drop the index's files that are gone, and return the files to embed."""
     work = plan(walk(roots), store.file_states(), [library_path(r) for r in roots])
     report.unchanged = work.unchanged

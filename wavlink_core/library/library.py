@@ -117,7 +117,12 @@ class Library:
         log_path = self.path.with_name(self.path.name + ".log")
         if ray is None:
             return index_folders(
-                self.store, self.model, paths_or_dirs, self.config, progress=progress, log_path=log_path
+                self.store,
+                self.model,
+                paths_or_dirs,
+                self.config,
+                progress=progress,
+                log_path=log_path,
             )
         from .distributed import index_folders_ray
 
