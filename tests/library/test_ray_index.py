@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -121,3 +123,19 @@ def test_ray_flags_without_ray_are_refused(tmp_path, capsys):
     assert main(args) == 2
     assert "--workers only apply with --ray" in capsys.readouterr().err
     assert not db.exists()
+
+
+def test_plain_index_does_not_import_ray(tmp_path):
+    """Ray is a heavy import: only ``--ray`` pays for it."""
+    write_clips(tmp_path / "s", 1)
+    code = (
+        "import sys; from wavlink_core.cli import main; "
+        f"main(['index', {str(tmp_path / 's')!r}, '--db', {str(tmp_path / 'lib.db')!r}, "
+        "'--model', 'test', '--json']); print('ray' in sys.modules)"
+    )
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip().splitlines()[-1] == "False"
+    assert (tmp_path / "lib.db").is_file()

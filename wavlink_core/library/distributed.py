@@ -117,7 +117,14 @@ def _ray_session(address: str | None) -> Iterator[None]:
     if ray.is_initialized():
         yield
         return
-    ray.init(address=address, include_dashboard=False, log_to_driver=False)
+    try:
+        ray.init(address=address, include_dashboard=False, log_to_driver=False)
+    except ConnectionError as exc:
+        raise LibraryError(
+            f"--ray {address}: no Ray cluster to join ({exc}). Start one with `ray start --head` "
+            f"(and `ray start --address=HEAD:6379` on the other nodes), or give --ray without an "
+            f"address to start one on this machine for the run"
+        ) from exc
     try:
         yield
     finally:
