@@ -13,6 +13,8 @@ from pathlib import Path
 from ..cli import positive_int
 from .config import QUANTIZATIONS, LibraryConfig
 
+RAY_LOCAL = "local"  # `--ray` without an address: start a cluster on this machine for the run
+
 
 def _library(args: argparse.Namespace, readonly: bool, config: LibraryConfig | None = None):
     """The library at --db, with --model, or else the model it was built with."""
@@ -37,8 +39,9 @@ def cmd_index(args: argparse.Namespace) -> int:
         batch_files=args.batch_files,
         shortlist_quantization=args.quantization,
     )
+    ray = _ray_options(args)
     with _library(args, readonly=False, config=config) as lib:
-        report = lib.add(args.dirs, progress=not args.json)
+        report = lib.add(args.dirs, progress=not args.json, ray=ray)
     if args.json:
         print(
             json.dumps({**vars(report), "bad": [{"path": p, "reason": r} for p, r in report.bad]})
@@ -47,6 +50,23 @@ def cmd_index(args: argparse.Namespace) -> int:
         print(report.summary())
         print(f"log: {lib.path.with_name(lib.path.name + '.log')}")
     return 0
+
+
+def _ray_options(args: argparse.Namespace):
+    """``--ray [ADDRESS]`` and its worker flags as RayOptions, or None for a local run."""
+    if args.ray is None:
+        flags = {"--workers": args.workers, "--ray-gpus-per-worker": args.ray_gpus_per_worker}
+        given = [flag for flag, value in flags.items() if value is not None]
+        if given:
+            raise ValueError(f"{' and '.join(given)} only apply with --ray [ADDRESS]")
+        return None
+    from .distributed import RayOptions
+
+    return RayOptions(
+        address=None if args.ray == RAY_LOCAL else args.ray,
+        workers=args.workers or RayOptions.workers,
+        gpus_per_worker=args.ray_gpus_per_worker or 0.0,
+    )
 
 
 def cmd_search(args: argparse.Namespace) -> int:
@@ -134,6 +154,24 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         default=defaults.shortlist_quantization,
         choices=QUANTIZATIONS,
         help="how small sizes are stored for the shortlist",
+    )
+    i.add_argument(
+        "--ray",
+        nargs="?",
+        const=RAY_LOCAL,
+        default=None,
+        metavar="ADDRESS",
+        help="embed on a Ray cluster: 'auto' joins the one this machine is in (ray start), "
+        "'ray://HOST:10001' connects to a remote one; without ADDRESS a local cluster is started",
+    )
+    i.add_argument(
+        "--workers", type=positive_int, default=None, help="model actors with --ray (default 2)"
+    )
+    i.add_argument(
+        "--ray-gpus-per-worker",
+        type=float,
+        default=None,
+        help="GPUs per model actor with --ray (1, or 0.5 to share one); actors then embed on cuda",
     )
     i.set_defaults(func=cmd_index)
 

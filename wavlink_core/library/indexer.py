@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -47,6 +47,7 @@ class IndexReport:
     embed_s: float = 0.0
     write_s: float = 0.0
     wall_s: float = 0.0
+    files_per_worker: dict[str, int] = field(default_factory=dict)  # Ray node id -> files
 
     def summary(self) -> str:
         rate = self.audio_seconds / self.wall_s if self.wall_s else 0.0
@@ -56,6 +57,10 @@ class IndexReport:
             f"{self.wall_s:.1f} s, {rate:.1f}x real time "
             f"(decode {self.decode_s:.1f} s, embed {self.embed_s:.1f} s, write {self.write_s:.1f} s)"
         ]
+        if self.files_per_worker:
+            per = ", ".join(f"{node[:8]}: {n}" for node, n in sorted(self.files_per_worker.items()))
+            nodes = len(self.files_per_worker)
+            lines.append(f"  embedded on {nodes} Ray node{'s' * (nodes > 1)} (files: {per})")
         lines += [f"  skipped {path}: {reason}" for path, reason in self.bad]
         return "\n".join(lines)
 
@@ -76,6 +81,9 @@ def segment_spans(duration: float, segment_s: float, hop_s: float) -> list[tuple
     return spans
 
 
+BadFile = tuple[str, int, int, str]  # (path, size, mtime_ns, reason)
+
+
 def index_folders(
     store: Store,
     model: WavLink,
@@ -88,56 +96,81 @@ def index_folders(
     """Bring the index up to date with ``roots``: embed new and changed files, drop deleted ones."""
     t0 = time.perf_counter()
     report = IndexReport()
-    roots_abs = [library_path(r) for r in roots]
-    work = plan(walk(roots), store.file_states(), roots_abs)
+    todo = plan_run(store, roots, report)
+    with progress_bar(todo, progress) as bar:
+        for done, bad in embed_files(model, todo, config, report):
+            commit_batch(store, done, bad, report, bar)
+    finish_run(report, t0, log_path)
+    return report
+
+
+def plan_run(
+    store: Store, roots: Sequence[str | os.PathLike], report: IndexReport
+) -> list[FoundFile]:
+    """Walk ``roots``, drop the index's files that are gone, and return the files to embed."""
+    work = plan(walk(roots), store.file_states(), [library_path(r) for r in roots])
     report.unchanged = work.unchanged
     report.removed = store.remove(work.deleted)
-    bar = tqdm(total=len(work.todo), unit="file", desc="indexing", disable=not progress)
-    batch: list[tuple[FoundFile, np.ndarray]] = []
-    bad: list[tuple[str, int, int, str]] = []
+    return work.todo
+
+
+def progress_bar(todo: Sequence[FoundFile], progress: bool) -> tqdm:
+    """The bar over files (count, hours of audio done, ETA) that :func:`commit_batch` advances."""
+    return tqdm(total=len(todo), unit="file", desc="indexing", disable=not progress)
+
+
+def embed_files(
+    model: WavLink, files: Iterable[FoundFile], config: LibraryConfig, timing: IndexReport
+) -> Iterator[tuple[list[IndexedFile], list[BadFile]]]:
+    """Decode, segment and embed ``files`` in order, one bounded batch at a time.
+
+    The one place files become vectors: the local indexer and the Ray actors
+    (``distributed.py``) both call it, so both give the same index.
+
+    Args:
+        timing: gets the decode and embed seconds added to it.
+
+    Yields:
+        ``(done, bad)`` per batch of at most ``config.batch_files`` files or
+        ``config.batch_seconds`` of audio; a file that cannot be used is in ``bad`` with its
+        reason, never raised.
+    """
+    decoded: list[tuple[FoundFile, np.ndarray]] = []
+    bad: list[BadFile] = []
     seconds = 0.0
-    for found in work.todo:
+    for found in files:
         t = time.perf_counter()
         try:
             wave, _ = load_audio_with_info(found.path, max_seconds=config.max_seconds)
-            batch.append((found, wave))
+            decoded.append((found, wave))
             seconds += len(wave) / SAMPLE_RATE
         except (AudioError, OSError) as exc:
             reason = str(exc).removeprefix(f"{found.path}: ")
             bad.append((found.path, found.size, found.mtime_ns, reason))
-        report.decode_s += time.perf_counter() - t
-        if len(batch) + len(bad) >= config.batch_files or seconds >= config.batch_seconds:
-            _flush(store, model, batch, bad, config, report, bar)
-            batch, bad, seconds = [], [], 0.0
-    _flush(store, model, batch, bad, config, report, bar)
-    bar.close()
-    report.wall_s = time.perf_counter() - t0
-    if log_path is not None:
-        _write_log(log_path, report)
-    return report
+        timing.decode_s += time.perf_counter() - t
+        if len(decoded) + len(bad) >= config.batch_files or seconds >= config.batch_seconds:
+            yield _embed_decoded(model, decoded, config, timing), bad
+            decoded, bad, seconds = [], [], 0.0
+    if decoded or bad:
+        yield _embed_decoded(model, decoded, config, timing), bad
 
 
-def _flush(
-    store: Store,
+def _embed_decoded(
     model: WavLink,
-    batch: list[tuple[FoundFile, np.ndarray]],
-    bad: list[tuple[str, int, int, str]],
+    decoded: list[tuple[FoundFile, np.ndarray]],
     config: LibraryConfig,
-    report: IndexReport,
-    bar: tqdm,
-) -> None:
-    if not batch and not bad:
-        return
+    timing: IndexReport,
+) -> list[IndexedFile]:
     t = time.perf_counter()
     clips: list[np.ndarray] = []
     files: list[tuple[FoundFile, float, list[tuple[float, float]]]] = []
-    for found, wave in batch:
+    for found, wave in decoded:
         duration = len(wave) / SAMPLE_RATE
         spans = [(0.0, duration)] + segment_spans(duration, config.segment_s, config.hop_s)
         clips += [wave[int(s * SAMPLE_RATE) : int(e * SAMPLE_RATE)] for s, e in spans]
         files.append((found, duration, spans))
     vectors = embed_audio(model, clips, sampling_rate=SAMPLE_RATE) if clips else None
-    report.embed_s += time.perf_counter() - t
+    timing.embed_s += time.perf_counter() - t
     t = time.perf_counter()
     done, at = [], 0
     for found, duration, spans in files:
@@ -153,14 +186,30 @@ def _flush(
             )
         )
         at += len(spans)
-        report.audio_seconds += duration
+    timing.decode_s += time.perf_counter() - t  # hashing reads the file again: count it as reading
+    return done
+
+
+def commit_batch(
+    store: Store, done: list[IndexedFile], bad: list[BadFile], report: IndexReport, bar: tqdm
+) -> None:
+    """Write one batch in one transaction and count it in ``report`` and on ``bar``."""
+    t = time.perf_counter()
     store.write_batch(done, bad)
     report.write_s += time.perf_counter() - t
     report.added += len(done)
-    report.rows += at
+    report.rows += sum(len(f.spans) for f in done)
+    report.audio_seconds += sum(f.duration for f in done)
     report.bad += [(path, reason) for path, _, _, reason in bad]
-    bar.update(len(batch) + len(bad))
+    bar.update(len(done) + len(bad))
     bar.set_postfix_str(f"{report.audio_seconds / 3600:.2f} h audio")
+
+
+def finish_run(report: IndexReport, t0: float, log_path: Path | None) -> None:
+    """Stamp the wall time and append the summary to the log file."""
+    report.wall_s = time.perf_counter() - t0
+    if log_path is not None:
+        _write_log(log_path, report)
 
 
 def _write_log(path: Path, report: IndexReport) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..checkpoint import fingerprint
 from ..inference import AudioInput, embed_audio, embed_text
@@ -16,6 +16,9 @@ from .indexer import IndexReport, index_folders
 from .scan import library_path
 from .search import Hit, measure_recall, search_vector
 from .store import LibraryError, Store
+
+if TYPE_CHECKING:
+    from .distributed import RayOptions
 
 RECALL_SAMPLE = (
     20_000  # library rows used by stats(recall=True); bounded, whatever the library size
@@ -62,6 +65,7 @@ class Library:
         if source and Path(source).is_dir():
             source = str(Path(source).resolve())  # a folder must still be found from elsewhere
         self.model = model
+        self.source = source
         self.path = Path(path)
         self.fingerprint = model_fingerprint(model)
         if not self.path.exists() and not readonly:
@@ -93,20 +97,50 @@ class Library:
     # ---- building ----------------------------------------------------------------------
 
     def add(
-        self, paths_or_dirs: Sequence[str | os.PathLike], *, progress: bool = False
+        self,
+        paths_or_dirs: Sequence[str | os.PathLike],
+        *,
+        progress: bool = False,
+        ray: RayOptions | None = None,
     ) -> IndexReport:
         """Index folders (recursively) and files: embed new and changed files, drop deleted ones
-        under the given folders; bad files are skipped and reported (and logged next to the db)."""
+        under the given folders; bad files are skipped and reported (and logged next to the db).
+
+        Args:
+            ray: embed on a Ray cluster's model actors instead of in this process (see
+                ``distributed.py``); the actors load the model from ``source`` (the checkpoint
+                folder or name this library was opened with, or else the one it was built with).
+        """
         self._writable()
         if isinstance(paths_or_dirs, (str, os.PathLike)):
             paths_or_dirs = [paths_or_dirs]
-        return index_folders(
+        log_path = self.path.with_name(self.path.name + ".log")
+        if ray is None:
+            return index_folders(
+                self.store,
+                self.model,
+                paths_or_dirs,
+                self.config,
+                progress=progress,
+                log_path=log_path,
+            )
+        from .distributed import index_folders_ray
+
+        source = self.source or self.store.meta["model"].get("source")
+        if not source:
+            raise LibraryError(
+                "indexing on Ray needs the model as a checkpoint folder or name that every node "
+                "can load: open the Library with a path or name instead of a loaded model"
+            )
+        return index_folders_ray(
             self.store,
-            self.model,
+            source,
+            self.fingerprint,
             paths_or_dirs,
             self.config,
+            ray,
             progress=progress,
-            log_path=self.path.with_name(self.path.name + ".log"),
+            log_path=log_path,
         )
 
     def remove(self, paths: Sequence[str | os.PathLike]) -> int:
