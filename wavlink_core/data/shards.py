@@ -52,10 +52,12 @@ def expand(spec: str) -> list[str]:
 
     if "{" in spec:
         urls = list(braceexpand.braceexpand(spec))
-    elif is_url(spec) and any(c in spec for c in "*?["):
+    elif is_url(spec) and (any(c in spec for c in "*?[") or not spec.endswith(".tar")):
         import fsspec
 
-        fs, _, paths = fsspec.get_fs_token_paths(spec)
+        # a URL without a pattern that is not a .tar is a folder (prefix) of shards
+        pattern = spec if any(c in spec for c in "*?[") else spec.rstrip("/") + "/*.tar"
+        fs, _, paths = fsspec.get_fs_token_paths(pattern)
         urls = [fs.unstrip_protocol(p) for p in sorted(paths)]
     elif not is_url(spec) and Path(spec).is_dir():
         urls = [str(p) for p in sorted(Path(spec).glob("*.tar"))]
