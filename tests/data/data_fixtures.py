@@ -109,3 +109,15 @@ def keys_of(stream, epoch: int, start: int = 0, workers: int = 0) -> list[list[s
     stream.set_position(epoch, start)
     loader = DataLoader(stream, batch_size=None, collate_fn=lambda b: b, num_workers=workers)
     return [[it["key"] for it in batch] for batch in loader]
+
+
+def make_parquet(root: Path, n: int = 12) -> Path:
+    """A folder of one parquet file (audio bytes + ``text``), the way Hub datasets are stored;
+    ``datasets.load_dataset(folder, streaming=True)`` reads it like a Hub id, offline."""
+    import datasets
+
+    ds = datasets.load_from_disk(str(make_hf(root / "src", n)))
+    ds = ds.cast_column("audio", datasets.Audio(decode=False))  # save_to_disk embedded the bytes
+    (root / "pq").mkdir(parents=True, exist_ok=True)
+    ds.to_parquet(str(root / "pq" / "train-00000-of-00001.parquet"))
+    return root / "pq"

@@ -11,6 +11,7 @@ from data_fixtures import (
     make_class_folders,
     make_clotho,
     make_hf,
+    make_parquet,
     make_shards,
 )
 
@@ -28,10 +29,14 @@ def flat(batches: list[list[str]]) -> list[str]:
     return [k for b in batches for k in b]
 
 
-@pytest.mark.parametrize("layout", ["saved", "audiofolder"])
+@pytest.mark.parametrize("layout", ["saved", "audiofolder", "parquet"])
 @pytest.mark.parametrize("workers", [0, 2])
 def test_hf_stream_splits_by_rank_and_worker_and_resumes(tmp_path, layout, workers):
-    where = make_hf(tmp_path, 12) if layout == "saved" else make_audiofolder(tmp_path / "af", 12)
+    where = {
+        "saved": lambda: make_hf(tmp_path, 12),  # one contiguous shard per stream
+        "audiofolder": lambda: make_audiofolder(tmp_path / "af", 12),
+        "parquet": lambda: make_parquet(tmp_path, 12),  # 1 file: every n-th sample per stream
+    }[layout]()
     sources = parse_sources((f"hf+stream:{where}",), ())
     assert sources[0].kind == "hfstream"
     parts = build_parts(sources, CFG, 2 * max(1, workers), SPEC)
