@@ -12,6 +12,21 @@ import soundfile as sf
 
 SR = 16000
 FREQS = (200.0, 800.0, 3000.0)
+# `python -m wavlink_core.train` keys of the runs the subprocess tests launch: the random-weight
+# preset, heads only (towers in eval mode: no dropout, so two runs compute the same steps).
+RUN_ARGS = dict(
+    model="test",
+    batch_size=3,
+    clip_seconds=1.0,
+    epochs=2,
+    lr=1e-2,
+    regime="projector",
+    num_workers=0,
+    seed=0,
+    progress=False,
+    log_samples=True,
+    threads=1,
+)
 
 
 def tone(freq: float, seconds: float = 1.0, sr: int = SR, seed: int = 0) -> np.ndarray:

@@ -15,26 +15,12 @@ from pathlib import Path
 
 import pytest
 import torch
-from data_fixtures import make_class_folders, make_shards
+from data_fixtures import RUN_ARGS, make_class_folders, make_shards
 
 from wavlink_core.training.run_state import STATE_DIR, STATE_FILE, recover_state
 
-ARGS = dict(
-    model="test",
-    batch_size=3,
-    clip_seconds=1.0,
-    epochs=2,  # 8 steps per epoch: checkpoints at 3, 6 (epoch 0), 9, 12, 15 (epoch 1)
-    save_every=3,
-    lr=1e-2,
-    regime="projector",  # towers in eval mode: no dropout, the two runs compute the same steps
-    num_workers=0,
-    seed=0,
-    progress=False,
-    log_samples=True,
-    threads=1,
-    min_clips=4,
-    val_fraction=0.0,
-)
+# 2 epochs of 8 steps: checkpoints at steps 3, 6 (epoch 0), 9, 12, 15 (epoch 1), all mid-epoch
+ARGS = {**RUN_ARGS, "save_every": 3, "min_clips": 4, "val_fraction": 0.0}
 
 
 def start(data: str, run: Path, **extra) -> subprocess.Popen:

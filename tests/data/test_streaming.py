@@ -107,3 +107,13 @@ def test_mix_refuses_a_source_too_small_for_the_streams(tmp_path):
     sources = parse_sources((str(shards), str(folder)), ())
     with pytest.raises(ConfigError, match=r"1 shards cannot feed 2 streams"):
         build_parts(sources, CFG, 2, SPEC)
+
+
+def test_shard_tool_reads_a_streamed_dataset(tmp_path, capsys):
+    import json
+
+    from wavlink_core.data.__main__ import main
+
+    where = make_audiofolder(tmp_path / "af", 5)
+    assert main(["shard", f"hf+stream:{where}", "--out", str(tmp_path / "o")]) == 0
+    assert json.loads(capsys.readouterr().out)["samples"] == 5

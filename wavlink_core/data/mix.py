@@ -20,17 +20,16 @@ of the permutation and skips that many samples of its part (read, not decoded).
 from __future__ import annotations
 
 import functools
-import logging
 from collections.abc import Iterator
 from itertools import islice
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
 from ..errors import ConfigError
 from .shards import (
+    PositionedStream,
     StreamSpec,
     _seed,
     balance,
@@ -44,8 +43,6 @@ from .shards import (
     slot_samples,
 )
 from .sources import read_wave
-
-log = logging.getLogger(__name__)
 
 
 class RowsPart:
@@ -113,7 +110,7 @@ def part_passes(part, stream: int, epoch: int, start: int, seed: int) -> Iterato
         pass_, offset = pass_ + 1, 0
 
 
-class MixStream(torch.utils.data.IterableDataset):
+class MixStream(PositionedStream):
     """Batches (lists of items ``{clip, caption, caption_id, wave, key}``) for one rank, drawn
     from ``parts`` by weight; same interface as :class:`.shards.ShardStream`."""
 
@@ -147,15 +144,6 @@ class MixStream(torch.utils.data.IterableDataset):
         self.samples = sum(p.total for p in parts)
         self.unused = (sum(self.draws) - self.per_slot * spec.batch_size) * len(self.slots)
         self.urls = [u for p in parts if isinstance(p, ShardsPart) for u in p.urls]
-        self.epoch, self.start = 0, 0
-
-    @property
-    def batches_per_epoch(self) -> int:
-        return self.per_slot * self.local
-
-    def set_position(self, epoch: int, start: int = 0) -> None:
-        """Start the next iteration at batch ``start`` of ``epoch`` (resume mid-epoch)."""
-        self.epoch, self.start = int(epoch), int(start)
 
     def labels(self, slot: int, epoch: int) -> np.ndarray:
         """The source of each draw of one stream's epoch: a seeded, stratified interleaving
@@ -167,18 +155,10 @@ class MixStream(torch.utils.data.IterableDataset):
         return labels[np.argsort(where, kind="stable")]
 
     def __iter__(self):
-        info = torch.utils.data.get_worker_info()
-        worker, n_workers = (info.id, info.num_workers) if info else (0, 1)
-        if n_workers != self.local:
-            raise ConfigError(
-                f"the mixed stream was planned for {self.local} workers but runs in {n_workers}"
-            )
-        bs, total, epoch = self.spec.batch_size, self.batches_per_epoch, self.epoch
-        first = self.start + worker
-        if first >= total:
+        if (where := self._first()) is None:
             return
-        # Streams rotate over ranks each epoch, so a rank does not read the same shards always.
-        slot = (self.rank * self.local + first % self.local + epoch * self.local) % len(self.slots)
+        first, slot = where
+        bs, epoch = self.spec.batch_size, self.epoch
         labels = self.labels(slot, epoch)
         done = (first // self.local) * bs
         counts = np.bincount(labels[:done], minlength=len(self.parts))

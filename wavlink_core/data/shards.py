@@ -231,7 +231,47 @@ def fill_batch(items: list[dict | None], idents: list[str]) -> list[dict]:
     return [it if it is not None else good[k % len(good)] for k, it in enumerate(items)]
 
 
-class ShardStream(torch.utils.data.IterableDataset):
+class PositionedStream(torch.utils.data.IterableDataset):
+    """What the shard stream and the mixed stream (:mod:`.mix`) share: ``local`` streams per
+    rank (one per data-loader worker), ``per_slot`` batches per stream and epoch, and the
+    position (epoch, first batch) the next iteration starts at."""
+
+    rank: int
+    local: int
+    per_slot: int
+    slots: list
+    epoch: int = 0
+    start: int = 0
+
+    @property
+    def batches_per_epoch(self) -> int:
+        return self.per_slot * self.local
+
+    def set_position(self, epoch: int, start: int = 0) -> None:
+        """Start the next iteration at batch ``start`` of ``epoch`` (resume mid-epoch)."""
+        self.epoch, self.start = int(epoch), int(start)
+
+    def _slot_id(self, local: int) -> int:
+        # Slots rotate over ranks each epoch, so a rank does not see the same shards every epoch.
+        return (self.rank * self.local + local + self.epoch * self.local) % len(self.slots)
+
+    def _first(self) -> tuple[int, int] | None:
+        """This worker's first batch of the epoch and the slot it reads, or None when the
+        epoch holds no batch for it any more."""
+        info = torch.utils.data.get_worker_info()
+        worker, n_workers = (info.id, info.num_workers) if info else (0, 1)
+        if n_workers != self.local:
+            raise ConfigError(
+                f"the stream was planned for {self.local} data-loader workers but runs in "
+                f"{n_workers}"
+            )
+        first = self.start + worker
+        if first >= self.batches_per_epoch:
+            return None
+        return first, self._slot_id(first % self.local)
+
+
+class ShardStream(PositionedStream):
     """Batches (lists of items ``{clip, caption, caption_id, wave, key}``) for one rank.
 
     Call :meth:`set_position` before iterating; every epoch holds :attr:`batches_per_epoch`
@@ -270,19 +310,6 @@ class ShardStream(torch.utils.data.IterableDataset):
             )
         self.samples = sum(self.counts)
         self.unused = sum(totals) - self.per_slot * spec.batch_size * n_slots
-        self.epoch, self.start = 0, 0
-
-    @property
-    def batches_per_epoch(self) -> int:
-        return self.per_slot * self.local
-
-    def set_position(self, epoch: int, start: int = 0) -> None:
-        """Start the next iteration at batch ``start`` of ``epoch`` (resume mid-epoch)."""
-        self.epoch, self.start = int(epoch), int(start)
-
-    def _slot_id(self, local: int) -> int:
-        # Slots rotate over ranks each epoch, so a rank does not see the same shards every epoch.
-        return (self.rank * self.local + local + self.epoch * self.local) % len(self.slots)
 
     def _raw(self, slot: int):
         """The slot's raw samples of this epoch: shard order permuted, then a shuffle buffer."""
@@ -296,17 +323,10 @@ class ShardStream(torch.utils.data.IterableDataset):
         return make_item(ident, captions, audio[1], self.spec, self.epoch)
 
     def __iter__(self):
-        info = torch.utils.data.get_worker_info()
-        worker, n_workers = (info.id, info.num_workers) if info else (0, 1)
-        if n_workers != self.local:
-            raise ConfigError(
-                f"the shard stream was planned for {self.local} workers but runs in {n_workers}"
-            )
-        bs, total = self.spec.batch_size, self.batches_per_epoch
-        first = self.start + worker
-        if first >= total:
+        if (where := self._first()) is None:
             return
-        slot = self._slot_id(first % self.local)
+        first, slot = where
+        bs, total = self.spec.batch_size, self.batches_per_epoch
         raw = self._raw(slot)
 
         def take(n: int) -> list[dict]:
