@@ -31,7 +31,6 @@ from ..errors import ConfigError
 from .shards import (
     PositionedStream,
     StreamSpec,
-    _seed,
     balance,
     expand,
     fill_batch,
@@ -39,6 +38,7 @@ from .shards import (
     sample_audio,
     sample_captions,
     sample_id,
+    seed_of,
     shard_counts,
     slot_samples,
 )
@@ -98,7 +98,7 @@ class HFPart:
         self.total, self.per_stream = stream.size, stream.per_stream
 
     def entries(self, stream: int, epoch: int, pass_: int, start: int, seed: int):
-        key = _seed(seed, "hf", self.index, epoch, pass_) & 0x7FFFFFFF
+        key = seed_of(seed, "hf", self.index, epoch, pass_) & 0x7FFFFFFF
         yield from self.stream.take(stream, key, self.buffer, start)
 
 

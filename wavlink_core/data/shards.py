@@ -156,7 +156,7 @@ def sample_id(sample: dict) -> str:
     return f"{sample['__url__'].rsplit('/', 1)[-1]}/{sample['__key__']}"
 
 
-def _seed(*parts: Any) -> int:
+def seed_of(*parts: Any) -> int:
     return int.from_bytes(hashlib.blake2b(repr(parts).encode(), digest_size=8).digest(), "little")
 
 
@@ -191,7 +191,7 @@ def slot_samples(urls: list[str], spec: StreamSpec, key: tuple) -> Iterator[dict
     stream = (s for k in order for s in iter_samples(urls[k]))
     stream = (s for s in stream if sample_audio(s) is not None)
     if spec.shuffle_buffer > 1:
-        rng = random.Random(_seed(spec.seed, "buffer", *key))
+        rng = random.Random(seed_of(spec.seed, "buffer", *key))
         stream = _shuffle(stream, spec.shuffle_buffer, spec.shuffle_buffer, rng=rng)
     return stream
 

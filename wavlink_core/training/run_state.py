@@ -155,6 +155,7 @@ def start_run(cfg, *, config_file: str, free: set[str], **accelerator_kw):
     resuming = cfg.resume and has_state
     if resuming:
         check_resumable(run, cfg, config_file, free)
+    accelerator.wait_for_everyone()  # every rank has read the saved config before it is rewritten
     if accelerator.is_main_process:
         run.mkdir(parents=True, exist_ok=True)
         cfg.save(run / config_file)  # the resolved config, before the first step
