@@ -341,7 +341,8 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
 
     sizes = splits.sizes()
     if stream is not None:
-        sizes.update(train_clips=stream.samples, shards=len(stream.urls))
+        # streamed clips are not probed up front: their hours are unknown, not 0
+        sizes.update(train_clips=stream.samples, shards=len(stream.urls), train_hours=None)
     if main:
         log.info(
             "stage %s: %s; %d steps/epoch x %s = %d steps (warm-up %d), batch %d x %d processes",
