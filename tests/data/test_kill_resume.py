@@ -59,15 +59,20 @@ def test_killed_run_resumes_to_the_uninterrupted_state(tmp_path):
     whole, cut = tmp_path / "whole", tmp_path / "cut"
     reference = start(data, whole)
     victim = start(data, cut)
-    deadline = time.time() + 240
-    while not (cut / STATE_DIR / STATE_FILE).is_file():  # the first checkpoint (step 3)
+    deadline, log = time.time() + 240, cut / "samples" / "rank0.jsonl"
+
+    def steps_logged() -> int:
+        return len(log.read_text().splitlines()) if log.is_file() else 0
+
+    # Killed once step 5 has started: after the step-3 checkpoint, with steps logged past it
+    # (which the resumed run must drop and redo), before the step-6 checkpoint (most likely).
+    while not ((cut / STATE_DIR / STATE_FILE).is_file() and steps_logged() >= 5):
         assert victim.poll() is None and time.time() < deadline, tail(victim)
-        time.sleep(0.02)
+        time.sleep(0.01)
     victim.send_signal(signal.SIGKILL)
     victim.wait(timeout=60)
     assert victim.returncode == -signal.SIGKILL
-    logged = rows(cut / "samples" / "rank0.jsonl")
-    assert 3 <= len(logged) < 16  # killed mid-run, possibly a step or two past the checkpoint
+    assert 5 <= steps_logged() < 16  # killed mid-run
     resumed = start(data, cut, resume=True)
     finish(reference)
     finish(resumed)
@@ -103,3 +108,12 @@ def test_a_checkpoint_cut_short_leaves_a_whole_state(tmp_path):
     recover_state(tmp_path)
     assert (tmp_path / STATE_DIR / STATE_FILE).read_text() == "state.tmp"
     assert not (tmp_path / "state.tmp").exists()
+
+
+def test_logs_resume_at_the_checkpoint(tmp_path):
+    from wavlink_core.training.run_state import keep_rows_until
+
+    log = tmp_path / "metrics.jsonl"
+    log.write_text("".join(json.dumps({"step": s}) + "\n" for s in (1, 2, 3, 4)) + '{"step": 5')
+    keep_rows_until(log, 3)
+    assert [r["step"] for r in rows(log)] == [1, 2, 3]

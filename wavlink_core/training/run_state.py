@@ -83,11 +83,19 @@ def recover_state(run: Path) -> None:
 
 
 def keep_rows_until(path: Path, step: int) -> None:
-    """Drop the rows of a JSONL log written after ``step`` (a resumed run redoes those steps)."""
+    """Drop the rows of a JSONL log written after ``step`` (a resumed run redoes those steps),
+    and a last line a killed process left half written."""
     if not path.is_file():
         return
+
+    def step_of(line: str) -> float:
+        try:
+            return json.loads(line).get("step", 0)
+        except json.JSONDecodeError:
+            return float("inf")
+
     rows = [x for x in path.read_text().splitlines() if x.strip()]
-    kept = [x for x in rows if json.loads(x).get("step", 0) <= step]
+    kept = [x for x in rows if step_of(x) <= step]
     if len(kept) != len(rows):
         tmp = path.with_suffix(".tmp")
         tmp.write_text("".join(x + "\n" for x in kept))
