@@ -47,7 +47,8 @@ def _where(spec: str) -> tuple[str, str]:
     return (base, split) if base and "/" not in split else (where, "train")
 
 
-def _saved(path: Path) -> bool:
+def is_saved_dataset(path: Path) -> bool:
+    """Whether ``path`` is a folder ``datasets``' ``save_to_disk`` wrote."""
     return (path / "dataset_dict.json").is_file() or (
         (path / "dataset_info.json").is_file() and (path / "state.json").is_file()
     )
@@ -119,7 +120,7 @@ def open_stream(spec: str, cfg: Any, streams: int) -> HFStream:
     where, split = _where(spec)
     path = Path(where)
     try:
-        if path.is_dir() and _saved(path):
+        if path.is_dir() and is_saved_dataset(path):
             ds = datasets.load_from_disk(str(path))
             if isinstance(ds, datasets.DatasetDict):
                 if split not in ds:

@@ -72,7 +72,7 @@ def is_url(spec: str) -> bool:
 def detect_kind(spec: str) -> str:
     """The kind of ``spec`` (see the module docstring), judged from what it is; raises a
     :class:`ConfigError` naming the path and the accepted kinds when it is none of them."""
-    from .hfstream import is_stream_spec
+    from .hfstream import is_saved_dataset, is_stream_spec
 
     if is_stream_spec(spec):
         return "hfstream"
@@ -90,9 +90,7 @@ def detect_kind(spec: str) -> str:
         )
     if (path / "manifest.jsonl").is_file():
         return "corpus"
-    if (path / "dataset_info.json").is_file() and (path / "state.json").is_file():
-        return "hf"
-    if (path / "dataset_dict.json").is_file():
+    if is_saved_dataset(path):
         return "hf"
     if any((path / n).is_file() for n in AUDIOFOLDER_META):
         return "table"
