@@ -12,6 +12,21 @@ import soundfile as sf
 
 SR = 16000
 FREQS = (200.0, 800.0, 3000.0)
+# `python -m wavlink_core.train` keys of the runs the subprocess tests launch: the random-weight
+# preset, heads only (towers in eval mode: no dropout, so two runs compute the same steps).
+RUN_ARGS = dict(
+    model="test",
+    batch_size=3,
+    clip_seconds=1.0,
+    epochs=2,
+    lr=1e-2,
+    regime="projector",
+    num_workers=0,
+    seed=0,
+    progress=False,
+    log_samples=True,
+    threads=1,
+)
 
 
 def tone(freq: float, seconds: float = 1.0, sr: int = SR, seed: int = 0) -> np.ndarray:
@@ -77,3 +92,47 @@ def make_audiocaps(root: Path, n: int = 12, missing: int = 2) -> Path:
         lines += [f"{2 * i},{yid},30,a tone at {int(f)} hertz", f"{2 * i + 1},{yid},30,tone {i}"]
     (root / "train.csv").write_text("\n".join(lines) + "\n")
     return root / "train.csv"
+
+
+def make_hf(root: Path, n: int = 8) -> Path:
+    """A Hugging Face dataset written by ``save_to_disk``: an ``Audio`` column and ``text``."""
+    import datasets
+
+    files = [str(write_wav(root / "src" / f"{i}.wav", FREQS[i % 3], seed=i)) for i in range(n)]
+    caps = [f"a tone at {int(FREQS[i % 3])} hertz" for i in range(n)]
+    ds = datasets.Dataset.from_dict({"audio": files, "text": caps})
+    ds = ds.cast_column("audio", datasets.Audio())
+    ds.save_to_disk(str(root / "hf"))
+    return root / "hf"
+
+
+def make_audiofolder(root: Path, n: int = 10) -> Path:
+    """A Hugging Face audiofolder: ``metadata.csv`` (``file_name,caption``) beside the audio."""
+    lines = ["file_name,caption"]
+    for i in range(n):
+        f = FREQS[i % 3]
+        write_wav(root / f"{i}.wav", f, seed=i)
+        lines.append(f"{i}.wav,a tone at {int(f)} hertz number {i}")
+    (root / "metadata.csv").write_text("\n".join(lines) + "\n")
+    return root
+
+
+def keys_of(stream, epoch: int, start: int = 0, workers: int = 0) -> list[list[str]]:
+    """The sample ids of every batch a training stream gives from batch ``start`` of ``epoch``."""
+    from torch.utils.data import DataLoader
+
+    stream.set_position(epoch, start)
+    loader = DataLoader(stream, batch_size=None, collate_fn=lambda b: b, num_workers=workers)
+    return [[it["key"] for it in batch] for batch in loader]
+
+
+def make_parquet(root: Path, n: int = 12) -> Path:
+    """A folder of one parquet file (audio bytes + ``text``), the way Hub datasets are stored;
+    ``datasets.load_dataset(folder, streaming=True)`` reads it like a Hub id, offline."""
+    import datasets
+
+    ds = datasets.load_from_disk(str(make_hf(root / "src", n)))
+    ds = ds.cast_column("audio", datasets.Audio(decode=False))  # save_to_disk embedded the bytes
+    (root / "pq").mkdir(parents=True, exist_ok=True)
+    ds.to_parquet(str(root / "pq" / "train-00000-of-00001.parquet"))
+    return root / "pq"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from data_fixtures import FREQS, make_audiocaps, make_class_folders, make_clotho, write_wav
+from data_fixtures import make_audiocaps, make_class_folders, make_clotho, make_hf, write_wav
 
 from wavlink_core.data.sources import detect_kind, parse_sources
 from wavlink_core.errors import ConfigError
@@ -27,17 +27,6 @@ def cfg(out: Path, **kw) -> TrainConfig:
         min_clips=4,
     )
     return TrainConfig(**{**base, **kw})
-
-
-def make_hf(root: Path, n: int = 8) -> Path:
-    import datasets
-
-    files = [str(write_wav(root / "src" / f"{i}.wav", FREQS[i % 3], seed=i)) for i in range(n)]
-    caps = [f"a tone at {int(FREQS[i % 3])} hertz" for i in range(n)]
-    ds = datasets.Dataset.from_dict({"audio": files, "text": caps})
-    ds = ds.cast_column("audio", datasets.Audio())
-    ds.save_to_disk(str(root / "hf"))
-    return root / "hf"
 
 
 def test_detect_kind_of_every_layout(tmp_path, shards):
@@ -155,7 +144,9 @@ def test_holdout_is_seeded_and_disjoint(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("kind", ["folder", "table", "hf", "shards", "mixture"])
+@pytest.mark.parametrize(
+    "kind", ["folder", "table", "hf", "hfstream", "shards", "mixture", "streamed mixture"]
+)
 def test_training_runs_from_each_kind(kind, tmp_path, shards):
     from wavlink_core.training.engine import train
 
@@ -163,10 +154,16 @@ def test_training_runs_from_each_kind(kind, tmp_path, shards):
         "folder": lambda: [make_class_folders(tmp_path / "f", 3)],
         "table": lambda: [make_audiocaps(tmp_path / "ac", 10, 1)],
         "hf": lambda: [make_hf(tmp_path, 9)],
+        "hfstream": lambda: [f"hf+stream:{make_hf(tmp_path, 9)}"],
         "shards": lambda: [shards],
         "mixture": lambda: [make_class_folders(tmp_path / "f", 3), make_clotho(tmp_path / "c")],
+        "streamed mixture": lambda: [
+            shards,
+            make_clotho(tmp_path / "c"),
+            f"hf+stream:{make_hf(tmp_path, 9)}",
+        ],
     }[kind]()
-    weights = (1.0, 2.0) if kind == "mixture" else ()
+    weights = {"mixture": (1.0, 2.0), "streamed mixture": (0.5, 1.0, 1.0)}.get(kind, ())
     c = cfg(
         tmp_path / "run",
         data=tuple(map(str, data)),
@@ -177,9 +174,10 @@ def test_training_runs_from_each_kind(kind, tmp_path, shards):
     out = train(c)
     assert out["step"] == 2 and not out["halted"]
     info = json.loads((Path(out["model_dir"]) / "config.json").read_text())["training"]
-    assert [s["kind"] for s in info["data"]["sources"]] == (
-        ["folder", "table"] if kind == "mixture" else [kind]
-    )
+    assert [s["kind"] for s in info["data"]["sources"]] == {
+        "mixture": ["folder", "table"],
+        "streamed mixture": ["shards", "table", "hfstream"],
+    }.get(kind, [kind])
     assert out["val"]["val_clips"] == 4
     assert np.isfinite(out["val"]["val_loss"])
 

@@ -13,22 +13,10 @@ from pathlib import Path
 
 import pytest
 import torch
-from data_fixtures import make_shards
+from data_fixtures import RUN_ARGS, make_shards
 
 pytestmark = pytest.mark.slow
-ARGS = dict(
-    model="test",
-    batch_size=3,
-    clip_seconds=1.0,
-    epochs=2,
-    lr=1e-2,
-    regime="projector",  # towers in eval mode: no dropout, so one process can recompute the loss
-    num_workers=0,
-    seed=0,
-    progress=False,
-    log_samples=True,
-    threads=1,
-)
+ARGS = RUN_ARGS  # regime projector: one process can recompute the 2-process loss
 
 
 def free_port() -> int:

@@ -10,20 +10,13 @@ import tarfile
 import numpy as np
 import pytest
 import soundfile as sf
-from data_fixtures import make_class_folders, make_clotho, make_shards
-from torch.utils.data import DataLoader
+from data_fixtures import keys_of, make_class_folders, make_clotho, make_shards
 
 from wavlink_core.data.shards import ShardStream, StreamSpec, balance, shard_counts
 from wavlink_core.data.sources import Source
 from wavlink_core.errors import ConfigError
 
 SPEC = StreamSpec(batch_size=2, clip_seconds=1.0, random_crop=False, seed=0, shuffle_buffer=4)
-
-
-def keys_of(stream: ShardStream, epoch: int, start: int = 0, workers: int = 0) -> list[list[str]]:
-    stream.set_position(epoch, start)
-    loader = DataLoader(stream, batch_size=None, collate_fn=lambda b: b, num_workers=workers)
-    return [[it["key"] for it in batch] for batch in loader]
 
 
 def test_ranks_and_workers_see_disjoint_samples(tmp_path):

@@ -12,7 +12,6 @@ import json
 import logging
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -22,7 +21,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     s = sub.add_parser("shard", help="convert sources into WebDataset tar shards")
     s.add_argument("sources", nargs="+", help="data sources (any kind --data accepts)")
-    s.add_argument("--out", required=True, help="output folder (must not hold .tar files yet)")
+    s.add_argument(
+        "--out", required=True, help="output folder or fsspec URL such as s3://bucket/prefix"
+    )
     s.add_argument("--shard-size", type=int, default=1000, help="samples per shard")
     s.add_argument(
         "--split", default="train", choices=SPLITS, help="rows of this split (sources with splits)"
@@ -52,7 +53,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             folder_template=args.template,
         )
         sources = parse_sources(tuple(args.sources), (), "")
-        summary = write_shards(sources, Path(args.out), args.shard_size, cfg, args.split)
+        summary = write_shards(sources, args.out, args.shard_size, cfg, args.split)
     except WavLinkError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

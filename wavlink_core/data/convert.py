@@ -9,8 +9,10 @@ cannot be decoded is skipped and counted; it never stops the conversion.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +29,7 @@ from .shards import (
     sample_captions,
     sample_id,
 )
-from .sources import Source, load_rows, read_wave
+from .sources import Source, is_url, load_rows, read_wave
 
 log = logging.getLogger(__name__)
 SPLITS = ("train", "val", "test", "all")
@@ -40,40 +42,60 @@ class Example:
     wave: Any  # float32 16 kHz, or None when it could not be decoded
 
 
+def _decode(data: Any, name: str):
+    """The 16-kHz wave of one clip (encoded bytes, a path, or a function that decodes it), or
+    None (logged) when it cannot be decoded."""
+    try:
+        return data() if callable(data) else load_audio(data, name=name, max_seconds=None)
+    except AudioError as exc:
+        log.warning("%s; skipped", exc)
+        return None
+
+
 def examples(source: Source, index: int, cfg: Any, split: str) -> Iterator[Example]:
     """The decoded examples of one source (rows of ``split`` when rows carry a split)."""
     if source.kind == "shards":
         for url in expand(source.spec):
             for sample in iter_samples(url):
                 audio = sample_audio(sample)
-                if audio is None:
-                    continue
-                try:
-                    wave = load_audio(audio[1], name=sample_id(sample), max_seconds=None)
-                except AudioError as exc:
-                    log.warning("%s; skipped", exc)
-                    wave = None
-                yield Example(sample_id(sample), sample_captions(sample), wave)
+                if audio is not None:
+                    ident = sample_id(sample)
+                    yield Example(ident, sample_captions(sample), _decode(audio[1], ident))
+        return
+    if source.kind == "hfstream":
+        from .hfstream import open_stream
+
+        for ident, captions, audio in open_stream(source.spec, cfg, 1).entries(0, 0, 0):
+            yield Example(ident, captions, _decode(audio, ident))
         return
     rows = load_rows(source, index, cfg)
     root = Path(source.spec) if source.kind == "corpus" and index == 0 else Path("/")
     for row in rows:
         if split != "all" and row.get("split", split) != split:
             continue
-        try:
-            wave = read_wave(row, root)
-        except AudioError as exc:
-            log.warning("%s; skipped", exc)
-            wave = None
+        wave = _decode(functools.partial(read_wave, row, root), row["path"])
         yield Example(row["path"], list(row["captions"]), wave)
 
 
 def write_shards(
-    sources: list[Source], out: Path, shard_size: int, cfg: Any, split: str = "train"
+    sources: list[Source], out: str | Path, shard_size: int, cfg: Any, split: str = "train"
 ) -> dict[str, Any]:
-    """Write ``out/shard-000000.tar ...`` and ``out/index.json``; returns the summary."""
+    """Write ``out/shard-000000.tar ...`` and ``out/index.json``; returns the summary. ``out``
+    may be an fsspec URL (``s3://bucket/prefix``): the shards are written to a temporary folder
+    and copied there at the end."""
+    if is_url(str(out)):
+        import fsspec
+
+        fs, _, (root,) = fsspec.get_fs_token_paths(str(out))
+        if fs.exists(root) and fs.glob(f"{root}/*.tar"):
+            raise ConfigError(f"{out} already holds .tar shards; choose an empty prefix")
+        with tempfile.TemporaryDirectory(prefix="wavlink-shards-") as tmp:
+            summary = write_shards(sources, Path(tmp), shard_size, cfg, split)
+            fs.put([str(p) for p in sorted(Path(tmp).iterdir())], root.rstrip("/") + "/")
+        return summary
     from webdataset import ShardWriter
 
+    out = Path(out)
     if shard_size <= 0:
         raise ConfigError(f"--shard-size={shard_size} must be > 0")
     if split not in SPLITS:

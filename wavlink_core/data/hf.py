@@ -34,7 +34,7 @@ def _open(folder: str, split: str | None):
     return ds
 
 
-def _columns(ds, folder: Path, cfg: Any) -> tuple[str, str]:
+def columns(ds, folder: Path, cfg: Any) -> tuple[str, str]:
     import datasets
 
     names = list(ds.features)
@@ -74,10 +74,9 @@ def read_hf(folder: Path, cfg: Any) -> list[dict]:
     rows = []
     for split, role in parts:
         ds = _open(str(folder.resolve()), split)
-        audio, caption = _columns(ds, folder, cfg)
+        audio, caption = columns(ds, folder, cfg)
         for i, value in enumerate(ds.select_columns([caption])[caption]):
-            caps = value if isinstance(value, list) else [value]
-            caps = [str(c).strip() for c in caps if c is not None and str(c).strip()]
+            caps = captions_of(value)
             if not caps:
                 continue
             row = {
@@ -96,18 +95,28 @@ def read_hf(folder: Path, cfg: Any) -> list[dict]:
     return rows
 
 
+def captions_of(value) -> list[str]:
+    """The non-empty captions of one caption cell (a string or a list of them)."""
+    caps = value if isinstance(value, list) else [value]
+    return [str(c).strip() for c in caps if c is not None and str(c).strip()]
+
+
+def audio_value(value, base: str, name: str, column: str) -> bytes | str:
+    """The encoded audio of one ``Audio(decode=False)`` cell: its bytes, or its file path
+    (relative paths are taken from ``base``)."""
+    if isinstance(value, dict) and value.get("bytes"):
+        return value["bytes"]
+    if isinstance(value, dict) and value.get("path"):
+        path = Path(value["path"])
+        return str(path if path.is_absolute() or not base else Path(base) / path)
+    if isinstance(value, str):
+        return value
+    raise ConfigError(f"{name}: the audio column {column!r} holds neither bytes nor a path")
+
+
 def row_audio(row: dict) -> tuple[bytes | str, str]:
     """The encoded audio of one row (bytes, or a file path) and a name for error messages."""
     ds = _open(row["hf_dir"], row["hf_split"])
     value = ds[int(row["hf_index"])][row["hf_audio"]]
     name = f"{row['hf_dir']}[{row['hf_index']}]"
-    if isinstance(value, dict) and value.get("bytes"):
-        return value["bytes"], name
-    if isinstance(value, dict) and value.get("path"):
-        path = Path(value["path"])
-        return str(path if path.is_absolute() else Path(row["hf_dir"]) / path), name
-    if isinstance(value, str):
-        return value, name
-    raise ConfigError(
-        f"{name}: the audio column {row['hf_audio']!r} holds neither bytes nor a path"
-    )
+    return audio_value(value, row["hf_dir"], name, row["hf_audio"]), name

@@ -28,6 +28,7 @@ import json
 import logging
 import random
 import tarfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,10 +52,12 @@ def expand(spec: str) -> list[str]:
 
     if "{" in spec:
         urls = list(braceexpand.braceexpand(spec))
-    elif is_url(spec) and any(c in spec for c in "*?["):
+    elif is_url(spec) and (any(c in spec for c in "*?[") or not spec.endswith(".tar")):
         import fsspec
 
-        fs, _, paths = fsspec.get_fs_token_paths(spec)
+        # a URL without a pattern that is not a .tar is a folder (prefix) of shards
+        pattern = spec if any(c in spec for c in "*?[") else spec.rstrip("/") + "/*.tar"
+        fs, _, paths = fsspec.get_fs_token_paths(pattern)
         urls = [fs.unstrip_protocol(p) for p in sorted(paths)]
     elif not is_url(spec) and Path(spec).is_dir():
         urls = [str(p) for p in sorted(Path(spec).glob("*.tar"))]
@@ -153,7 +156,7 @@ def sample_id(sample: dict) -> str:
     return f"{sample['__url__'].rsplit('/', 1)[-1]}/{sample['__key__']}"
 
 
-def _seed(*parts: Any) -> int:
+def seed_of(*parts: Any) -> int:
     return int.from_bytes(hashlib.blake2b(repr(parts).encode(), digest_size=8).digest(), "little")
 
 
@@ -179,7 +182,96 @@ class StreamSpec:
     shuffle_buffer: int
 
 
-class ShardStream(torch.utils.data.IterableDataset):
+def slot_samples(urls: list[str], spec: StreamSpec, key: tuple) -> Iterator[dict]:
+    """Raw samples with audio of ``urls`` in a ``(seed, *key)`` shard permutation, through a
+    seeded webdataset shuffle buffer (``key`` is e.g. ``(epoch, slot)``)."""
+    from webdataset.filters import _shuffle
+
+    order = np.random.default_rng([spec.seed, 17, *key]).permutation(len(urls))
+    stream = (s for k in order for s in iter_samples(urls[k]))
+    stream = (s for s in stream if sample_audio(s) is not None)
+    if spec.shuffle_buffer > 1:
+        rng = random.Random(seed_of(spec.seed, "buffer", *key))
+        stream = _shuffle(stream, spec.shuffle_buffer, spec.shuffle_buffer, rng=rng)
+    return stream
+
+
+def make_item(
+    ident: str, captions: list[str], audio: Any, spec: StreamSpec, epoch: int
+) -> dict | None:
+    """A streamed training item ``{clip, caption, caption_id, wave, key}``: a caption and a crop
+    seeded by ``(seed, epoch, ident)``; None (logged) when it has no caption or no audio.
+    ``audio`` is encoded bytes, a file path, or a function returning the decoded wave."""
+    from ..audio import SAMPLE_RATE, load_audio
+    from ..training.data import caption_hash
+
+    if not captions:
+        log.warning("%s: no caption (.json text/caption/captions or .txt); skipped", ident)
+        return None
+    try:
+        wave = audio() if callable(audio) else load_audio(audio, name=ident, max_seconds=None)
+    except AudioError as exc:
+        log.warning("%s; skipped", exc)
+        return None
+    rng = np.random.default_rng([spec.seed, 2, epoch, caption_hash(ident) & 0xFFFFFFFF])
+    caption = captions[int(rng.integers(len(captions)))]
+    crop = int(round(spec.clip_seconds * SAMPLE_RATE))
+    if wave.shape[0] > crop:
+        start = int(rng.integers(wave.shape[0] - crop + 1)) if spec.random_crop else 0
+        wave = wave[start : start + crop]
+    return {"clip": -1, "caption": caption, "caption_id": -1, "wave": wave, "key": ident}
+
+
+def fill_batch(items: list[dict | None], idents: list[str]) -> list[dict]:
+    """A batch with each unusable item replaced by a good one of the same batch: the batch
+    keeps its size and the position arithmetic (raw samples per batch) stays exact."""
+    good = [it for it in items if it is not None]
+    if not good:
+        raise ConfigError(f"a whole batch of {len(items)} samples was unusable, e.g. {idents[0]}")
+    return [it if it is not None else good[k % len(good)] for k, it in enumerate(items)]
+
+
+class PositionedStream(torch.utils.data.IterableDataset):
+    """What the shard stream and the mixed stream (:mod:`.mix`) share: ``local`` streams per
+    rank (one per data-loader worker), ``per_slot`` batches per stream and epoch, and the
+    position (epoch, first batch) the next iteration starts at."""
+
+    rank: int
+    local: int
+    per_slot: int
+    slots: list
+    epoch: int = 0
+    start: int = 0
+
+    @property
+    def batches_per_epoch(self) -> int:
+        return self.per_slot * self.local
+
+    def set_position(self, epoch: int, start: int = 0) -> None:
+        """Start the next iteration at batch ``start`` of ``epoch`` (resume mid-epoch)."""
+        self.epoch, self.start = int(epoch), int(start)
+
+    def _slot_id(self, local: int) -> int:
+        # Slots rotate over ranks each epoch, so a rank does not see the same shards every epoch.
+        return (self.rank * self.local + local + self.epoch * self.local) % len(self.slots)
+
+    def _first(self) -> tuple[int, int] | None:
+        """This worker's first batch of the epoch and the slot it reads, or None when the
+        epoch holds no batch for it any more."""
+        info = torch.utils.data.get_worker_info()
+        worker, n_workers = (info.id, info.num_workers) if info else (0, 1)
+        if n_workers != self.local:
+            raise ConfigError(
+                f"the stream was planned for {self.local} data-loader workers but runs in "
+                f"{n_workers}"
+            )
+        first = self.start + worker
+        if first >= self.batches_per_epoch:
+            return None
+        return first, self._slot_id(first % self.local)
+
+
+class ShardStream(PositionedStream):
     """Batches (lists of items ``{clip, caption, caption_id, wave, key}``) for one rank.
 
     Call :meth:`set_position` before iterating; every epoch holds :attr:`batches_per_epoch`
@@ -218,72 +310,23 @@ class ShardStream(torch.utils.data.IterableDataset):
             )
         self.samples = sum(self.counts)
         self.unused = sum(totals) - self.per_slot * spec.batch_size * n_slots
-        self.epoch, self.start = 0, 0
-
-    @property
-    def batches_per_epoch(self) -> int:
-        return self.per_slot * self.local
-
-    def set_position(self, epoch: int, start: int = 0) -> None:
-        """Start the next iteration at batch ``start`` of ``epoch`` (resume mid-epoch)."""
-        self.epoch, self.start = int(epoch), int(start)
-
-    def _slot_id(self, local: int) -> int:
-        # Slots rotate over ranks each epoch, so a rank does not see the same shards every epoch.
-        return (self.rank * self.local + local + self.epoch * self.local) % len(self.slots)
 
     def _raw(self, slot: int):
         """The slot's raw samples of this epoch: shard order permuted, then a shuffle buffer."""
-        from webdataset.filters import _shuffle
-
-        shards = self.slots[slot]
-        order = np.random.default_rng([self.spec.seed, 17, self.epoch, slot]).permutation(
-            len(shards)
-        )
-        stream = (s for k in order for s in iter_samples(self.urls[shards[k]]))
-        stream = (s for s in stream if sample_audio(s) is not None)
-        if self.spec.shuffle_buffer > 1:
-            rng = random.Random(_seed(self.spec.seed, "buffer", self.epoch, slot))
-            stream = _shuffle(stream, self.spec.shuffle_buffer, self.spec.shuffle_buffer, rng=rng)
-        return stream
+        urls = [self.urls[i] for i in self.slots[slot]]
+        return slot_samples(urls, self.spec, (self.epoch, slot))
 
     def decode(self, sample: dict) -> dict | None:
         """One raw sample -> a training item, or None (logged) when it cannot be used."""
-        from ..audio import SAMPLE_RATE, load_audio
-        from ..training.data import caption_hash
-
-        ident = sample_id(sample)
-        captions = sample_captions(sample)
-        if not captions:
-            log.warning("%s: no caption (.json text/caption/captions or .txt); skipped", ident)
-            return None
-        try:
-            wave = load_audio(sample_audio(sample)[1], name=ident, max_seconds=None)
-        except AudioError as exc:
-            log.warning("%s; skipped", exc)
-            return None
-        rng = np.random.default_rng(
-            [self.spec.seed, 2, self.epoch, caption_hash(ident) & 0xFFFFFFFF]
-        )
-        caption = captions[int(rng.integers(len(captions)))]
-        crop = int(round(self.spec.clip_seconds * SAMPLE_RATE))
-        if wave.shape[0] > crop:
-            start = int(rng.integers(wave.shape[0] - crop + 1)) if self.spec.random_crop else 0
-            wave = wave[start : start + crop]
-        return {"clip": -1, "caption": caption, "caption_id": -1, "wave": wave, "key": ident}
+        audio = sample_audio(sample)
+        ident, captions = sample_id(sample), sample_captions(sample)
+        return make_item(ident, captions, audio[1], self.spec, self.epoch)
 
     def __iter__(self):
-        info = torch.utils.data.get_worker_info()
-        worker, n_workers = (info.id, info.num_workers) if info else (0, 1)
-        if n_workers != self.local:
-            raise ConfigError(
-                f"the shard stream was planned for {self.local} workers but runs in {n_workers}"
-            )
-        bs, total = self.spec.batch_size, self.batches_per_epoch
-        first = self.start + worker
-        if first >= total:
+        if (where := self._first()) is None:
             return
-        slot = self._slot_id(first % self.local)
+        first, slot = where
+        bs, total = self.spec.batch_size, self.batches_per_epoch
         raw = self._raw(slot)
 
         def take(n: int) -> list[dict]:
@@ -300,16 +343,7 @@ class ShardStream(torch.utils.data.IterableDataset):
         take((first // self.local) * bs)  # resume: skip what this stream already gave
         for _ in range(first, total, self.local):
             samples = take(bs)
-            items = [self.decode(s) for s in samples]
-            good = [it for it in items if it is not None]
-            if not good:
-                raise ConfigError(
-                    f"a whole batch of {bs} samples was unusable, e.g. {sample_id(samples[0])}"
-                )
-            # A bad sample is replaced by a good one of its batch: the batch keeps its size and
-            # the position arithmetic (raw samples per batch) stays exact for resumption.
-            yield [it if it is not None else good[k % len(good)] for k, it in enumerate(items)]
-
+            yield fill_batch([self.decode(s) for s in samples], [sample_id(s) for s in samples])
 
 def encode_flac(wave: np.ndarray) -> bytes:
     """16-kHz float waveform -> FLAC (16-bit) bytes."""

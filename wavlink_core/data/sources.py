@@ -13,11 +13,14 @@ Kinds (:data:`KINDS`):
 * ``hf``     -- a Hugging Face ``datasets`` dataset written by ``save_to_disk``, with an ``Audio``
   column (its encoded bytes are decoded by :func:`wavlink_core.audio.load_audio`, so no
   ``torchcodec`` is needed).
+* ``hfstream`` -- ``hf+stream:WHERE``: a Hugging Face dataset (saved to disk, an audiofolder, a
+  folder of data files, or a Hub id) read in streaming mode (:mod:`wavlink_core.data.hfstream`).
 * ``shards`` -- WebDataset tar shards: a ``.tar`` file, a brace pattern
   (``shards-{000000..000099}.tar``), a folder of ``*.tar`` or any fsspec URL (``s3://...``).
 
 Map-style kinds become rows (``path``, ``captions``, ``split``, ``source`` ...) that the training
-sampler draws from; shards stream (:mod:`wavlink_core.data.shards`).
+sampler draws from; shards stream (:mod:`wavlink_core.data.shards`); a mix that holds a streamed
+kind streams every source (:mod:`wavlink_core.data.mix`).
 """
 
 from __future__ import annotations
@@ -34,7 +37,8 @@ from ..errors import ConfigError
 
 log = logging.getLogger(__name__)
 
-KINDS = ("corpus", "table", "folder", "hf", "shards")
+KINDS = ("corpus", "table", "folder", "hf", "hfstream", "shards")
+STREAM_KINDS = ("hfstream", "shards")
 MAP_KINDS = ("corpus", "table", "folder", "hf")
 TABLE_SUFFIXES = (".csv", ".tsv", ".jsonl", ".json")
 AUDIOFOLDER_META = ("metadata.csv", "metadata.jsonl")
@@ -42,6 +46,7 @@ _URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
 KIND_HELP = (
     "a corpus folder (manifest.jsonl), a CSV/TSV/JSONL table, an audiofolder (metadata.csv), "
     "a folder of class subfolders with audio, a Hugging Face dataset saved with save_to_disk, "
+    "hf+stream:WHERE (a Hugging Face dataset read in streaming mode), "
     "or WebDataset shards (.tar, a {000..009} pattern, a folder of .tar, or an fsspec URL)"
 )
 
@@ -67,6 +72,10 @@ def is_url(spec: str) -> bool:
 def detect_kind(spec: str) -> str:
     """The kind of ``spec`` (see the module docstring), judged from what it is; raises a
     :class:`ConfigError` naming the path and the accepted kinds when it is none of them."""
+    from .hfstream import is_saved_dataset, is_stream_spec
+
+    if is_stream_spec(spec):
+        return "hfstream"
     if is_url(spec) or "{" in spec or spec.endswith(".tar"):
         return "shards"
     path = Path(spec)
@@ -81,9 +90,7 @@ def detect_kind(spec: str) -> str:
         )
     if (path / "manifest.jsonl").is_file():
         return "corpus"
-    if (path / "dataset_info.json").is_file() and (path / "state.json").is_file():
-        return "hf"
-    if (path / "dataset_dict.json").is_file():
+    if is_saved_dataset(path):
         return "hf"
     if any((path / n).is_file() for n in AUDIOFOLDER_META):
         return "table"

@@ -242,8 +242,8 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
         log.info(report.line())
     model.to(accelerator.device)
     sources = parse_sources(cfg.data, cfg.data_weights, cfg.corpus)
-    stream = S.shard_stream(cfg, sources, accelerator)
-    splits = S.stream_splits(cfg) if stream else D.load_splits(cfg, sources)
+    stream = S.make_stream(cfg, sources, accelerator)
+    splits = S.stream_splits(cfg, sources) if stream else D.load_splits(cfg, sources)
     audio_frozen = not cfg.audio_weights_train and (
         model.audio.global_token is None or not cfg.train_global_token
     )
@@ -341,7 +341,8 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
 
     sizes = splits.sizes()
     if stream is not None:
-        sizes.update(train_clips=stream.samples, shards=len(stream.urls))
+        # streamed clips are not probed up front: their hours are unknown, not 0
+        sizes.update(train_clips=stream.samples, shards=len(stream.urls), train_hours=None)
     if main:
         log.info(
             "stage %s: %s; %d steps/epoch x %s = %d steps (warm-up %d), batch %d x %d processes",
@@ -355,7 +356,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
             accelerator.num_processes,
         )
     set_modes(model, cfg, training=True)
-    seen = S.SampleLog(run, accelerator.process_index) if cfg.log_samples else None
+    seen = S.SampleLog(run, accelerator.process_index, stage.step) if cfg.log_samples else None
 
     def epoch_batches(epoch: int, skip: int):
         if stream is not None:

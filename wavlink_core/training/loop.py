@@ -17,7 +17,7 @@ from typing import Any
 
 import torch
 
-from .run_state import METRICS, load_state, save_state
+from .run_state import METRICS, keep_rows_until, load_state, save_state
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +69,8 @@ class Stage:
         self.optimizer.load_state_dict(blob["optimizer"])
         self.scheduler.load_state_dict(blob["scheduler"])
         self.step = int(blob["step"])
+        if self.main:  # rows logged after the checkpoint by a killed run are redone, not kept
+            keep_rows_until(self.run / METRICS, self.step)
         extra = json.loads(blob["extra"])
         self.elapsed_before = extra.get("wall_s", 0.0)
         torch.set_rng_state(blob["rng_cpu"])

@@ -1,14 +1,15 @@
 """A run folder's life cycle, shared by WavLink training and Whisper-AuT adaptation: start-up
 (threads, device, precision, Accelerator, seed, refuse to overwrite, resume check, resolved
 config), resume state (trainable weights as safetensors; optimizer, scheduler, step and RNG in a
-``weights_only`` torch file, never a pickle of objects) and the hardware line of provenance
-records."""
+``weights_only`` torch file, never a pickle of objects; swapped in whole, so a killed process
+never leaves a torn state) and the hardware line of provenance records."""
 
 from __future__ import annotations
 
 import json
 import os
 import platform
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -39,14 +40,19 @@ RESUME_FREE_KEYS = frozenset(
 
 
 def save_state(run: Path, model: nn.Module, optimizer, scheduler, step: int, extra: dict) -> None:
+    """Write ``<run>/state`` so that a process killed at any moment (``kill -9``, a preempted
+    node) leaves either the previous state or this one, never a mix: both files go to
+    ``state.tmp``, which then takes the place of ``state`` (:func:`recover_state` finishes a
+    swap that was cut short)."""
     from safetensors.torch import save_file
 
-    state_dir = run / STATE_DIR
-    state_dir.mkdir(parents=True, exist_ok=True)
+    state_dir, tmp, old = _state_dirs(run)
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
     weights = {
         n: p.detach().cpu().contiguous() for n, p in model.named_parameters() if p.requires_grad
     }
-    save_file(weights, str(state_dir / (STATE_WEIGHTS + ".tmp")))
+    save_file(weights, str(tmp / STATE_WEIGHTS))
     blob = {
         "step": step,
         "optimizer": optimizer.state_dict(),
@@ -55,9 +61,45 @@ def save_state(run: Path, model: nn.Module, optimizer, scheduler, step: int, ext
         "rng_cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
         "extra": json.dumps(extra),
     }
-    torch.save(blob, state_dir / (STATE_FILE + ".tmp"))
-    os.replace(state_dir / (STATE_WEIGHTS + ".tmp"), state_dir / STATE_WEIGHTS)
-    os.replace(state_dir / (STATE_FILE + ".tmp"), state_dir / STATE_FILE)
+    torch.save(blob, tmp / STATE_FILE)
+    if state_dir.exists():
+        os.replace(state_dir, old)
+    os.replace(tmp, state_dir)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _state_dirs(run: Path) -> tuple[Path, Path, Path]:
+    return run / STATE_DIR, run / (STATE_DIR + ".tmp"), run / (STATE_DIR + ".old")
+
+
+def recover_state(run: Path) -> None:
+    """Finish or undo a :func:`save_state` that a killed process left half done: ``state.tmp``
+    is complete once ``state`` was moved to ``state.old``, incomplete otherwise."""
+    state_dir, tmp, old = _state_dirs(run)
+    if not state_dir.exists() and old.exists() and tmp.exists():
+        os.replace(tmp, state_dir)
+    shutil.rmtree(tmp, ignore_errors=True)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def keep_rows_until(path: Path, step: int) -> None:
+    """Drop the rows of a JSONL log written after ``step`` (a resumed run redoes those steps),
+    and a last line a killed process left half written."""
+    if not path.is_file():
+        return
+
+    def step_of(line: str) -> float:
+        try:
+            return json.loads(line).get("step", 0)
+        except json.JSONDecodeError:
+            return float("inf")
+
+    rows = [x for x in path.read_text().splitlines() if x.strip()]
+    kept = [x for x in rows if step_of(x) <= step]
+    if len(kept) != len(rows):
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text("".join(x + "\n" for x in kept))
+        os.replace(tmp, path)
 
 
 def load_state(run: Path, model: nn.Module) -> dict[str, Any]:
@@ -110,6 +152,9 @@ def start_run(cfg, *, config_file: str, free: set[str], **accelerator_kw):
     accelerator = Accelerator(cpu=not use_cuda, mixed_precision=precision, **accelerator_kw)
     set_seed(cfg.seed)
     run = cfg.run_dir
+    if accelerator.is_main_process:
+        recover_state(run)
+    accelerator.wait_for_everyone()
     has_state = (run / STATE_DIR / STATE_FILE).is_file()
     if has_state and not cfg.resume:
         raise ConfigError(
@@ -118,6 +163,7 @@ def start_run(cfg, *, config_file: str, free: set[str], **accelerator_kw):
     resuming = cfg.resume and has_state
     if resuming:
         check_resumable(run, cfg, config_file, free)
+    accelerator.wait_for_everyone()  # every rank has read the saved config before it is rewritten
     if accelerator.is_main_process:
         run.mkdir(parents=True, exist_ok=True)
         cfg.save(run / config_file)  # the resolved config, before the first step
