@@ -211,6 +211,7 @@ def positive_int(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .fewshot_head import HEADS
     from .inference import DEFAULT_TEMPLATE
 
     p = argparse.ArgumentParser(prog="python -m wavlink_core", description=__doc__)
@@ -254,7 +255,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument(
         "--head",
         default="auto",
-        choices=("auto", "none", "linear"),
+        choices=HEADS,
         help="with --examples: a linear head on the examples (auto: when every label has enough "
         "examples; none: training-free only)",
     )

@@ -168,6 +168,26 @@ class FewShotClassifier:
         """The same fit at another trained Matryoshka size."""
         return replace(self, dim=self.model.check_dim(dim))
 
+    def with_head(
+        self,
+        head: str = "auto",
+        l2: float = DEFAULT_HEAD_L2,
+        min_shots: int = DEFAULT_HEAD_MIN_SHOTS,
+        dims: Sequence[int] | None = None,
+    ) -> FewShotClassifier:
+        """The same examples with a linear head fitted at ``dims`` (default: every trained size)
+        when ``head`` asks for one (see :func:`fit_examples`); otherwise without a head."""
+        if not l2 > 0:
+            raise ValueError(f"head_l2 must be > 0 (the pull toward the label prompts); got {l2}")
+        if not wants_head(head, self.example_label, min_shots):
+            return replace(self, head=None)
+        scale = float(self.model.scale().detach().item())
+        dims = self.model.matryoshka_dims if dims is None else dims
+        fitted = fit_linear_head(
+            self.example_emb, self.example_label, self.text_emb, scale, dims, l2
+        )
+        return replace(self, head=fitted)
+
     def scores(self, emb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Logits, nearest-example cosines and text cosines (each (Q, C)) of clip embeddings."""
         q = truncate_np(np.atleast_2d(emb), self.dim)
@@ -340,8 +360,6 @@ def fit_examples(
         raise ValueError("examples must map each label to a list of clips; got none")
     if not (alpha >= 0 and beta > 0):
         raise ValueError(f"alpha must be >= 0 and beta > 0; got alpha={alpha}, beta={beta}")
-    if not head_l2 > 0:
-        raise ValueError(f"head_l2 must be > 0 (the pull toward the label prompts); got {head_l2}")
     check_head(head)
     dim = model.check_dim(dim)
     templates = check_templates(templates if templates is not None else template)
@@ -370,25 +388,16 @@ def fit_examples(
             raise ValueError(f"label {label!r} has no usable example ({why})")
         labels.append(label)
     example_emb = embed_audio(model, waves, sampling_rate=SAMPLE_RATE)
-    text_emb = label_embeddings(model, labels, templates)
-    example_label = np.array(owner, dtype=np.int64)
-    linear = None
-    if wants_head(head, example_label, head_min_shots):
-        scale = float(model.scale().detach().item())
-        linear = fit_linear_head(
-            example_emb, example_label, text_emb, scale, model.matryoshka_dims, head_l2
-        )
     return FewShotClassifier(
         model=model,
         labels=tuple(labels),
-        text_emb=text_emb,
+        text_emb=label_embeddings(model, labels, templates),
         example_emb=example_emb,
-        example_label=example_label,
+        example_label=np.array(owner, dtype=np.int64),
         example_names=tuple(names),
         templates=templates,
         dim=dim,
         alpha=float(alpha),
         beta=float(beta),
         skipped=tuple(skipped),
-        head=linear,
-    )
+    ).with_head(head, head_l2, head_min_shots)

@@ -31,8 +31,8 @@ from .matryoshka import truncate_np
 
 HEADS = ("auto", "none", "linear")
 # Chosen on corpus validation episodes (python -m wavlink_core.calibration); see the docstring.
-DEFAULT_HEAD_L2 = 0.01
-DEFAULT_HEAD_MIN_SHOTS = 5
+DEFAULT_HEAD_L2 = 0.1
+DEFAULT_HEAD_MIN_SHOTS = 1
 MAX_ITER = 200
 
 

@@ -18,6 +18,7 @@ ESC-50, UrbanSound8K, AudioCaps, Clotho and VGGSound, each with its standard pro
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from ..fewshot_head import HEADS
     from .datasets import DATASET_TYPES
 
     p = argparse.ArgumentParser(prog="python -m wavlink_core.evaluate", description=DESCRIPTION)
@@ -87,7 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument(
         "--fewshot-head",
         default="none",
-        choices=("none", "linear", "auto"),
+        choices=HEADS,
         help="few-shot: also score each draw with a linear head on the examples (auto: only "
         "from the default number of examples per class); none: the training-free blend only",
     )
