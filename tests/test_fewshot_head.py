@@ -144,7 +144,7 @@ def test_cli_head_flag_and_evaluation_head_columns(test_model, tmp_path, capsys)
 
 
 def test_calibration_scores_heads_and_picks_where_they_help(test_model):
-    table = tune_head(test_model, held_out(d=test_model.config.embed_dim), n=20)
+    table = tune_head(test_model, held_out(d=test_model.config.embed_dim), n=5)
     assert "none" in table and len(table) > 2
     assert all(0 <= v <= 1 for row in table.values() for v in row.values())
     fake = {

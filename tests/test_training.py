@@ -414,7 +414,7 @@ def test_starting_point_distance_and_its_gradient():
         layer.weight.add_(0.1)
         frozen.weight.add_(5.0)  # frozen weights never count
     dist = start.distance(net)
-    assert float(dist) == pytest.approx(6 * 0.01, rel=1e-5)
+    assert float(dist.detach()) == pytest.approx(6 * 0.01, rel=1e-5)
     dist.backward()
     torch.testing.assert_close(layer.weight.grad, torch.full((2, 3), 0.2))
 
