@@ -97,7 +97,7 @@ def compare(
         tuple(n for label in labels for n, _ in store[label]),
         (template,),
         dim,
-    )
+    ).with_head(dims=(dim,))  # the library's default: a linear head when there are enough
     logits, nearest, _ = (x[0] for x in clf.scores(clip.emb[None]))
     fs_probs = np.exp(logits - logits.max())
     fs_probs /= fs_probs.sum()

@@ -396,3 +396,68 @@ def test_shared_audio_cache_encodes_each_clip_once(corpus, tmp_path):
     model.audio.forward = original
     fresh = D.audio_features(model, subset, splits.corpus, cfg, None)
     torch.testing.assert_close(again, fresh, atol=1e-5, rtol=1e-5)
+
+
+# ----------------------------------------------------------------------------------------------
+# the one-command fine-tune keeps the shared space
+# ----------------------------------------------------------------------------------------------
+def test_starting_point_distance_and_its_gradient():
+    from wavlink_core.training.anchor import StartingPoint
+
+    layer = torch.nn.Linear(3, 2)
+    frozen = torch.nn.Linear(3, 2).requires_grad_(False)
+    net = torch.nn.Sequential(layer, frozen)
+    start = StartingPoint(net, weight=0.5)
+    assert set(start.anchor) == {"0.weight", "0.bias"}  # only what trains is anchored
+    assert float(start.distance(net).detach()) == 0
+    with torch.no_grad():
+        layer.weight.add_(0.1)
+        frozen.weight.add_(5.0)  # frozen weights never count
+    dist = start.distance(net)
+    assert float(dist.detach()) == pytest.approx(6 * 0.01, rel=1e-5)
+    dist.backward()
+    torch.testing.assert_close(layer.weight.grad, torch.full((2, 3), 0.2))
+
+
+def test_cpu_finetune_defaults_keep_text_and_pull_toward_the_start(corpus, tmp_path, capsys):
+    """The one command's defaults freeze the text head and add L2-SP: after the same schedule,
+    every word's text embedding is unchanged and the audio head moved less than without them."""
+    from wavlink_core import load_pretrained, save_pretrained
+    from wavlink_core.config import get_preset
+    from wavlink_core.model import WavLink
+    from wavlink_core.training.__main__ import CPU_FINETUNE, cpu_finetune_defaults, main
+    from wavlink_core.training.engine import train
+
+    init = save_pretrained(WavLink(get_preset("test")), tmp_path / "init")
+    cfg = cfg_for(corpus, tmp_path / "new", init_from=str(init), device="cpu", epochs=3, lr=1e-2)
+    keep, applied = cpu_finetune_defaults(cfg, {"epochs", "lr", "batch_size"})
+    assert applied["train_text_head"] is False and applied["l2sp"] > 0
+    assert "epochs" not in applied and keep.epochs == 3  # what the user set stays
+    old = cfg.replace(
+        output_dir=str(tmp_path / "old"), regime="projector", train_global_token=False
+    )
+    train(keep)
+    train(old)
+    start = load_pretrained(init).state_dict()
+    new_sd = load_pretrained(tmp_path / "new" / "model").state_dict()
+    old_sd = load_pretrained(tmp_path / "old" / "model").state_dict()
+    torch.testing.assert_close(new_sd["text_proj.weight"], start["text_proj.weight"])
+    assert not torch.equal(old_sd["text_proj.weight"], start["text_proj.weight"])
+
+    def moved(sd):
+        return float((sd["audio_proj.weight"] - start["audio_proj.weight"]).pow(2).sum())
+
+    assert 0 < moved(new_sd) < moved(old_sd)
+    info = load_pretrained(tmp_path / "new" / "model").training_info
+    assert info["l2sp"] == CPU_FINETUNE["l2sp"] and info["train_text_head"] is False
+    assert "l2sp_distance" in metrics(tmp_path / "new")[-1]
+
+    # A folder below min_clips is refused, saying how many clips it holds.
+    small = tmp_path / "small"
+    for label in ("dog", "cat"):
+        (small / label).mkdir(parents=True)
+        sf.write(small / label / "a.wav", np.zeros(SR, dtype=np.float32), SR)
+    rc = main(
+        [f"--data={small}", f"--init_from={init}", f"--output_dir={tmp_path / 'x'}", "--device=cpu"]
+    )
+    assert rc == 2 and "holds 2 clips" in capsys.readouterr().err

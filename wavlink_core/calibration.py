@@ -6,6 +6,9 @@ built corpus (``split == "val"``, labelled by their rule ``category``), then
 1. ``tune``: scores Tip-Adapter blends (a grid of alpha, beta) on few-shot episodes: ``ways``
    categories, ``shots`` examples each, a query clip from another source group (``group_id``) than
    every example, so no example is a variant of its query. It prints accuracy per setting;
+   ``tune_head`` then scores the linear head (:mod:`wavlink_core.fewshot_head`) on the same kind
+   of episodes for a grid of ``l2`` and 1-10 shots, beside the blend without it, and names the
+   ``l2`` and the shot count from which the head helps (``head="auto"``'s threshold);
 2. ``openset``: builds candidate label sets that hold the query's category ("known") or not
    ("unknown"), for zero-shot (prompts) and few-shot (examples, the blend in
    :mod:`wavlink_core.fewshot`), and picks per size the score (``cosine`` or ``margin``) and
@@ -27,6 +30,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .fewshot import DEFAULT_ALPHA, DEFAULT_BETA, blend_logits, class_evidence
+from .fewshot_head import fit_head_at
 from .inference import DEFAULT_TEMPLATE
 from .matryoshka import truncate_np
 from .openset import SCORE_KINDS, OpenSetCalibration, open_set_score, write_openset
@@ -38,6 +42,8 @@ if TYPE_CHECKING:
 ALPHAS = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0)
 BETAS = (1.0, 2.0, 3.0, 5.5, 8.0, 12.0)
 SHOTS = (1, 2, 5)
+HEAD_L2S = (0.01, 0.1, 1.0)
+HEAD_SHOTS = (1, 2, 5, 10)
 
 
 @dataclass(frozen=True)
@@ -126,15 +132,70 @@ def episodes(
 
 
 def episode_scores(
-    data: HeldOut, text: np.ndarray, ep: Episode, dim: int, scale: float, alpha: float, beta: float
+    data: HeldOut,
+    text: np.ndarray,
+    ep: Episode,
+    dim: int,
+    scale: float,
+    alpha: float,
+    beta: float,
+    head_l2: float | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Few-shot logits, nearest-example cosines and text cosines of the query over the candidates."""
+    """Few-shot logits, nearest-example cosines and text cosines of the query over the candidates
+    (with a linear head of weight ``head_l2`` fitted on the episode's examples, when given)."""
     q = truncate_np(data.emb[ep.query : ep.query + 1], dim)
-    text_cos = q @ truncate_np(text[ep.candidates], dim).T
-    aff, nearest = class_evidence(
-        q, truncate_np(data.emb[ep.examples], dim), ep.example_class, len(ep.candidates), beta
-    )
-    return blend_logits(text_cos, aff, scale, alpha)[0], nearest[0], text_cos[0]
+    text_d = truncate_np(text[ep.candidates], dim)
+    examples = truncate_np(data.emb[ep.examples], dim)
+    text_cos = q @ text_d.T
+    aff, nearest = class_evidence(q, examples, ep.example_class, len(ep.candidates), beta)
+    prior = text_cos
+    if head_l2 is not None:
+        w, b = fit_head_at(examples, ep.example_class, text_d, scale, head_l2)
+        prior = q @ w.T + b
+    return blend_logits(prior, aff, scale, alpha)[0], nearest[0], text_cos[0]
+
+
+def tune_head(
+    model: WavLink,
+    data: HeldOut,
+    n: int = 200,
+    seed: int = 0,
+    alpha: float = DEFAULT_ALPHA,
+    beta: float = DEFAULT_BETA,
+) -> dict[str, dict[str, float]]:
+    """Accuracy (mean over sizes) per shot count of the blend alone and with a head per ``l2``.
+
+    Returns:
+        ``{"none" | "l2=<v>": {"<k>-shot": accuracy}}``.
+    """
+    text = label_embeddings(model, data.classes, DEFAULT_TEMPLATE)
+    scale = float(model.scale().detach().item())
+    settings: list[float | None] = [None, *HEAD_L2S]
+    out: dict[str, dict[str, float]] = {
+        "none" if l2 is None else f"l2={l2}": {} for l2 in settings
+    }
+    for k in HEAD_SHOTS:
+        es = episodes(data, n, seed + 2, k)
+        for l2 in settings:
+            right = [
+                episode_scores(data, text, e, d, scale, alpha, beta, l2)[0].argmax()
+                == list(e.candidates).index(data.label[e.query])
+                for e in es
+                for d in model.matryoshka_dims
+            ]
+            out["none" if l2 is None else f"l2={l2}"][f"{k}-shot"] = float(np.mean(right))
+    return out
+
+
+def head_choice(table: dict[str, dict[str, float]]) -> tuple[float, int | None]:
+    """The best ``l2`` (mean over shot counts) and the fewest shots from which the head beats
+    the blend alone at that and every larger shot count (None: at no count)."""
+    heads = {k: v for k, v in table.items() if k != "none"}
+    best = max(heads, key=lambda k: np.mean(list(heads[k].values())))
+    shots = [int(s.split("-")[0]) for s in table["none"]]
+    helps = [heads[best][f"{k}-shot"] > table["none"][f"{k}-shot"] for k in shots]
+    first = next((k for i, k in enumerate(shots) if all(helps[i:])), None)
+    return float(best.split("=")[1]), first
 
 
 def tune_blend(
@@ -240,6 +301,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--corpus", required=True, help="a built corpus (manifest.jsonl)")
     p.add_argument("--episodes", type=int, default=1000)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--head-episodes", type=int, default=200, help="episodes per shot count")
     p.add_argument("--write", action="store_true", help="write openset.json into --model")
     args = p.parse_args(argv)
     from .checkpoint import load_pretrained
@@ -268,6 +330,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"  current default alpha={DEFAULT_ALPHA}, beta={DEFAULT_BETA}: {100 * default:.1f} %")
     alpha, beta = parse_setting(proto[0][0])
     print(f"best: alpha={alpha}, beta={beta} (the open-set fit below uses it)")
+    heads = tune_head(model, data, n=args.head_episodes, seed=args.seed)
+    print(
+        "linear head on the blend, accuracy % (mean over sizes), "
+        f"{args.head_episodes} episodes per shot count:"
+    )
+    for name, row in heads.items():
+        print(f"  {name:<10} " + " ".join(f"{k}={100 * v:.1f}" for k, v in row.items()))
+    l2, min_shots = head_choice(heads)
+    print(
+        f"best head: l2={l2}; helps from {min_shots} shots"
+        if min_shots
+        else f"best head: l2={l2}; it helps at no shot count (head='auto' should stay off)"
+    )
     cal = fit_openset(model, data, n=args.episodes, seed=args.seed, alpha=alpha, beta=beta)
     for mode, per_dim in cal.rules.items():
         for d, r in per_dim.items():

@@ -211,6 +211,7 @@ def positive_int(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .fewshot_head import HEADS
     from .inference import DEFAULT_TEMPLATE
 
     p = argparse.ArgumentParser(prog="python -m wavlink_core", description=__doc__)
@@ -251,6 +252,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="few-shot: a folder with one subfolder of example clips per label, or a saved fit",
     )
     c.add_argument("--save", default=None, help="with --examples: save the fit to this folder")
+    c.add_argument(
+        "--head",
+        default="auto",
+        choices=HEADS,
+        help="with --examples: a linear head on the examples (auto: when every label has enough "
+        "examples; none: training-free only)",
+    )
     c.add_argument("--template", default=DEFAULT_TEMPLATE, help="prompt with {} for the label")
     c.add_argument("--top-k", type=positive_int, default=5, help="how many labels to print")
     c.set_defaults(func=cmd_classify)

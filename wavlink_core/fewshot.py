@@ -13,6 +13,11 @@ uneven numbers). ``beta`` sharpens the affinity (large: nearest example; small: 
 few-shot episodes from the training corpus's validation split (``python -m
 wavlink_core.calibration``), never on the evaluation sets; see ``docs/evaluation.md``.
 
+With enough examples per label, a linear head fitted on them (:mod:`wavlink_core.fewshot_head`,
+started from the label prompts) replaces the text cosine in that blend: ``head="auto"`` (the
+default) fits it from ``DEFAULT_HEAD_MIN_SHOTS`` examples per label, ``"linear"`` always,
+``"none"`` never.
+
 Everything is stored at full size and truncated on use, so a fit works at every Matryoshka size.
 A fitted classifier saves as ``fewshot.safetensors`` (embeddings) + ``fewshot.json`` (labels,
 settings, provenance): no pickle.
@@ -31,6 +36,14 @@ import numpy as np
 
 from .audio import load_audio
 from .errors import AudioError, CheckpointError
+from .fewshot_head import (
+    DEFAULT_HEAD_L2,
+    DEFAULT_HEAD_MIN_SHOTS,
+    LinearHead,
+    check_head,
+    fit_linear_head,
+    wants_head,
+)
 from .inference import DEFAULT_TEMPLATE, AudioInput, embed_audio
 from .matryoshka import truncate_np
 from .openset import OpenSetCalibration, OpenSetVerdict
@@ -44,7 +57,8 @@ log = logging.getLogger(__name__)
 # Best on corpus validation episodes (python -m wavlink_core.calibration); see the module docstring.
 DEFAULT_ALPHA = 16.0
 DEFAULT_BETA = 8.0
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2 added the optional linear head; version 1 files load as head-less
+READABLE_VERSIONS = (1, 2)
 JSON_NAME, WEIGHTS_NAME = "fewshot.json", "fewshot.safetensors"
 SAMPLE_RATE = 16000
 
@@ -148,15 +162,37 @@ class FewShotClassifier:
     alpha: float = DEFAULT_ALPHA
     beta: float = DEFAULT_BETA
     skipped: tuple[tuple[str, str], ...] = ()  # (example, why) left out of the fit
+    head: LinearHead | None = None  # None: training-free (the text cosine is the prior)
 
     def with_dim(self, dim: int | None) -> FewShotClassifier:
         """The same fit at another trained Matryoshka size."""
         return replace(self, dim=self.model.check_dim(dim))
 
+    def with_head(
+        self,
+        head: str = "auto",
+        l2: float = DEFAULT_HEAD_L2,
+        min_shots: int = DEFAULT_HEAD_MIN_SHOTS,
+        dims: Sequence[int] | None = None,
+    ) -> FewShotClassifier:
+        """The same examples with a linear head fitted at ``dims`` (default: every trained size)
+        when ``head`` asks for one (see :func:`fit_examples`); otherwise without a head."""
+        if not l2 > 0:
+            raise ValueError(f"head_l2 must be > 0 (the pull toward the label prompts); got {l2}")
+        if not wants_head(head, self.example_label, min_shots):
+            return replace(self, head=None)
+        scale = float(self.model.scale().detach().item())
+        dims = self.model.matryoshka_dims if dims is None else dims
+        fitted = fit_linear_head(
+            self.example_emb, self.example_label, self.text_emb, scale, dims, l2
+        )
+        return replace(self, head=fitted)
+
     def scores(self, emb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Logits, nearest-example cosines and text cosines (each (Q, C)) of clip embeddings."""
         q = truncate_np(np.atleast_2d(emb), self.dim)
         text_cos = q @ truncate_np(self.text_emb, self.dim).T
+        prior = text_cos if self.head is None else self.head.score(q, self.dim)
         affinity, nearest = class_evidence(
             q,
             truncate_np(self.example_emb, self.dim),
@@ -165,7 +201,7 @@ class FewShotClassifier:
             self.beta,
         )
         scale = float(self.model.scale().detach().item())
-        return blend_logits(text_cos, affinity, scale, self.alpha), nearest, text_cos
+        return blend_logits(prior, affinity, scale, self.alpha), nearest, text_cos
 
     def classify(self, audio: AudioInput, sampling_rate: int | None = None) -> FewShotResult:
         """Rank the labels for one clip."""
@@ -196,6 +232,7 @@ class FewShotClassifier:
                 "text_emb": np.ascontiguousarray(self.text_emb, dtype=np.float32),
                 "example_emb": np.ascontiguousarray(self.example_emb, dtype=np.float32),
                 "example_label": np.ascontiguousarray(self.example_label, dtype=np.int64),
+                **(self.head.tensors() if self.head is not None else {}),
             },
             str(out / WEIGHTS_NAME),
         )
@@ -207,6 +244,7 @@ class FewShotClassifier:
             "dim": self.dim,
             "alpha": self.alpha,
             "beta": self.beta,
+            "head": None if self.head is None else {"kind": "linear", "l2": self.head.l2},
             "model": {"name": self.model.config.name, "embed_dim": self.model.config.embed_dim},
             "skipped": [list(s) for s in self.skipped],
         }
@@ -229,12 +267,14 @@ class FewShotClassifier:
             labels, templates = tuple(meta["labels"]), check_templates(meta["templates"])
             text, examples = arrays["text_emb"], arrays["example_emb"]
             example_label = arrays["example_label"].astype(np.int64)
+            head_meta = meta.get("head")
+            head = head_meta and LinearHead.from_tensors(arrays, head_meta["l2"])
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise CheckpointError(f"{folder}: cannot read the few-shot classifier: {exc}") from exc
-        if meta.get("format_version") != FORMAT_VERSION:
+        if meta.get("format_version") not in READABLE_VERSIONS:
             raise CheckpointError(
                 f"{folder / JSON_NAME}: format_version={meta.get('format_version')!r}, "
-                f"expected {FORMAT_VERSION}"
+                f"expected one of {list(READABLE_VERSIONS)}"
             )
         d = model.config.embed_dim
         if text.shape != (len(labels), d) or examples.shape[1:] != (d,):
@@ -246,6 +286,15 @@ class FewShotClassifier:
             range(len(labels))
         ):
             raise CheckpointError(f"{folder}: every label needs examples and every example a label")
+        if head is not None and any(
+            head.weights.get(k, np.zeros(0)).shape != (len(labels), k)
+            or head.bias.get(k, np.zeros(0)).shape != (len(labels),)
+            for k in model.matryoshka_dims
+        ):
+            raise CheckpointError(
+                f"{folder}: the linear head does not cover {len(labels)} labels at every size "
+                f"{list(model.matryoshka_dims)}"
+            )
         # The examples are only meaningful in the space of the model that embedded them: the label
         # prompts, re-embedded now, must give the stored vectors.
         now = label_embeddings(model, labels, templates)
@@ -266,6 +315,7 @@ class FewShotClassifier:
             alpha=float(meta["alpha"]),
             beta=float(meta["beta"]),
             skipped=tuple(tuple(s) for s in meta.get("skipped", [])),
+            head=head or None,
         )
 
 
@@ -278,9 +328,12 @@ def fit_examples(
     templates: Sequence[str] | None = None,
     alpha: float = DEFAULT_ALPHA,
     beta: float = DEFAULT_BETA,
+    head: str = "auto",
+    head_l2: float = DEFAULT_HEAD_L2,
+    head_min_shots: int = DEFAULT_HEAD_MIN_SHOTS,
     sampling_rate: int | None = None,
 ) -> FewShotClassifier:
-    """Fit a few-shot classifier from example clips per label (training-free).
+    """Fit a few-shot classifier from example clips per label.
 
     Args:
         examples: ``{label: [clip, ...]}`` (paths, bytes, arrays, (rate, array) tuples), or a
@@ -289,6 +342,9 @@ def fit_examples(
         template: prompt for the label names' text prior; ``templates`` (several) overrides it
             with a prompt ensemble.
         alpha, beta: the blend, see the module docstring.
+        head: "auto" fits a linear head (:mod:`wavlink_core.fewshot_head`) when every label has
+            at least ``head_min_shots`` examples, "linear" always, "none" never (training-free).
+        head_l2: the head's pull toward the label prompts (larger: closer to zero-shot).
         sampling_rate: rate of array inputs.
 
     Returns:
@@ -296,7 +352,7 @@ def fit_examples(
 
     Raises:
         ValueError: no labels, a label with no usable example (named, with its files' errors),
-            or alpha/beta out of range.
+            alpha/beta/head_l2 out of range, or an unknown ``head``.
     """
     if isinstance(examples, (str, Path)):
         examples = examples_from_folder(examples)
@@ -304,6 +360,7 @@ def fit_examples(
         raise ValueError("examples must map each label to a list of clips; got none")
     if not (alpha >= 0 and beta > 0):
         raise ValueError(f"alpha must be >= 0 and beta > 0; got alpha={alpha}, beta={beta}")
+    check_head(head)
     dim = model.check_dim(dim)
     templates = check_templates(templates if templates is not None else template)
     labels: list[str] = []
@@ -343,4 +400,4 @@ def fit_examples(
         alpha=float(alpha),
         beta=float(beta),
         skipped=tuple(skipped),
-    )
+    ).with_head(head, head_l2, head_min_shots)

@@ -34,7 +34,7 @@ def classify_with_examples(args: argparse.Namespace, model) -> int:
         clf = FewShotClassifier.load(folder, model)
         clf = clf if args.dim is None else clf.with_dim(args.dim)
     else:
-        clf = fit_examples(model, folder, dim=args.dim, template=args.template)
+        clf = fit_examples(model, folder, dim=args.dim, template=args.template, head=args.head)
         for name, why in clf.skipped:
             print(f"skipped example {name}: {why}", file=sys.stderr)
     if args.save:
@@ -44,7 +44,9 @@ def classify_with_examples(args: argparse.Namespace, model) -> int:
     print(
         f"{args.file}  (few-shot, dim {result.dim}, "
         + ", ".join(f"{label}: {n}" for label, n in counts.items())
-        + " examples)"
+        + " examples; "
+        + ("training-free" if clf.head is None else f"linear head, l2 {clf.head.l2}")
+        + ")"
     )
     print(f"{'label':<30} {'prob':>8} {'nearest':>8} {'text':>8}")
     for label, prob, near, text in list(

@@ -18,6 +18,7 @@ ESC-50, UrbanSound8K, AudioCaps, Clotho and VGGSound, each with its standard pro
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from ..fewshot_head import HEADS
     from .datasets import DATASET_TYPES
 
     p = argparse.ArgumentParser(prog="python -m wavlink_core.evaluate", description=DESCRIPTION)
@@ -84,6 +85,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     f.add_argument("--alpha", type=float, default=None, help="few-shot blend weight of examples")
     f.add_argument("--beta", type=float, default=None, help="few-shot affinity sharpness")
+    f.add_argument(
+        "--fewshot-head",
+        default="none",
+        choices=HEADS,
+        help="few-shot: also score each draw with a linear head on the examples (auto: only "
+        "from the default number of examples per class); none: the training-free blend only",
+    )
+    f.add_argument("--head-l2", type=float, default=None, help="linear head pull to the prompts")
     f.add_argument(
         "--halves", type=positive_int, default=10, help="open set: random halves of the labels"
     )
@@ -163,7 +172,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     shared_opts.update(
         {k: v for k, v in (("alpha", args.alpha), ("beta", args.beta)) if v is not None}
     )
-    fewshot_options = {"shots": shots, "draws": args.draws, **shared_opts}
+    fewshot_options = {
+        "shots": shots,
+        "draws": args.draws,
+        "head": args.fewshot_head,
+        **shared_opts,
+    }
+    if args.head_l2 is not None:
+        fewshot_options["head_l2"] = args.head_l2
     openset_options = {"halves": args.halves, "shots": args.openset_shots, **shared_opts}
     probe_options = {
         "features": args.probe_features,

@@ -5,7 +5,10 @@ fold 5; a set without folds (the US8K subset) uses a stratified 5-fold CV groupe
 recording, so no example shares a recording with a test clip. Each draw picks K examples per class
 at random from every training part; a draw's accuracy pools every split's test predictions. The
 table gives the mean and standard deviation over draws at every Matryoshka size, beside zero-shot
-and the class mean of the examples (no text) on the same test clips.
+and the class mean of the examples (no text) on the same test clips. With ``head`` other than
+"none", each draw is also scored with the linear head (:mod:`wavlink_core.fewshot_head`) fitted on
+the same examples at the same size ("auto": only from ``head_min_shots`` examples per class), so
+both columns compare like for like.
 """
 
 from __future__ import annotations
@@ -16,6 +19,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..fewshot import DEFAULT_ALPHA, DEFAULT_BETA, FewShotClassifier
+from ..fewshot_head import (
+    DEFAULT_HEAD_L2,
+    DEFAULT_HEAD_MIN_SHOTS,
+    check_head,
+    fit_linear_head,
+    wants_head,
+)
 from ..matryoshka import truncate_np
 from ..prompts import label_embeddings
 from . import probe
@@ -46,6 +56,38 @@ def prototype_logits(
         mean = examples[labels == c].mean(axis=0, keepdims=True)
         out[:, c] = (query @ truncate_np(mean, mean.shape[1]).T)[:, 0]
     return out
+
+
+def head_right(
+    clf: FewShotClassifier,
+    test_emb: np.ndarray,
+    test_y: np.ndarray,
+    scale: float,
+    head: str,
+    l2: float,
+    min_shots: int,
+) -> int:
+    """Test clips ``clf`` names right once ``head`` is fitted on its examples at its size (a
+    class without examples in the fold keeps its text prior); "auto" below ``min_shots`` stays
+    training-free, as :func:`wavlink_core.fewshot.fit_examples` does."""
+    from dataclasses import replace
+
+    present = np.unique(clf.example_label)
+    if wants_head(head, np.searchsorted(present, clf.example_label), min_shots):
+        fitted = fit_linear_head(
+            clf.example_emb,
+            np.searchsorted(present, clf.example_label),
+            clf.text_emb[present],
+            scale,
+            (clf.dim,),
+            l2,
+        )
+        # Only the classes with examples get a fitted row; the others keep their prompt.
+        w = truncate_np(clf.text_emb, clf.dim).copy()
+        b = np.zeros(len(clf.labels), dtype=np.float32)
+        w[present], b[present] = fitted.weights[clf.dim], fitted.bias[clf.dim]
+        clf = replace(clf, head=replace(fitted, weights={clf.dim: w}, bias={clf.dim: b}))
+    return int((clf.scores(test_emb)[0].argmax(axis=1) == test_y).sum())
 
 
 def task_setup(
@@ -79,9 +121,15 @@ def evaluate_fewshot(
     templates: Sequence[str] | None = None,
     alpha: float = DEFAULT_ALPHA,
     beta: float = DEFAULT_BETA,
+    head: str = "none",
+    head_l2: float = DEFAULT_HEAD_L2,
+    head_min_shots: int = DEFAULT_HEAD_MIN_SHOTS,
 ) -> dict:
     """Few-shot accuracy (mean ± std over ``draws``) at every size and shot count; see module doc."""
+    check_head(head)
     classes, y, splits, protocol, templates, text = task_setup(model, dataset, seed, templates)
+    scale = float(model.scale().detach().item())
+    head_opts = (head, head_l2, head_min_shots)
     test_all = np.concatenate([s.test for s in splits])
     # Grouped folds can leave a class without any training clip: no example can be drawn for it,
     # so its test clips in that fold cannot be named from examples (the probe has the same limit).
@@ -93,9 +141,9 @@ def evaluate_fewshot(
         row: dict = {"zeroshot": zs, "shots": {}}
         for k in shots:
             rng = np.random.default_rng([seed, k])
-            acc, proto = [], []
+            acc, proto, with_head = [], [], []
             for _ in range(draws):
-                right = right_proto = 0
+                right = right_proto = right_head = 0
                 for s in splits:
                     ex = draw_examples(s.train, y, k, rng)
                     clf = FewShotClassifier(
@@ -103,16 +151,24 @@ def evaluate_fewshot(
                     )
                     logits = clf.scores(emb[s.test])[0]
                     right += int((logits.argmax(axis=1) == y[s.test]).sum())
+                    if head != "none":
+                        right_head += head_right(clf, emb[s.test], y[s.test], scale, *head_opts)
                     p = prototype_logits(emb_d[s.test], emb_d[ex], y[ex], len(classes))
                     right_proto += int((p.argmax(axis=1) == y[s.test]).sum())
                 acc.append(right / len(test_all))
                 proto.append(right_proto / len(test_all))
+                with_head.append(right_head / len(test_all))
             row["shots"][str(k)] = {
                 "mean": float(np.mean(acc)),
                 "std": float(np.std(acc)),
                 "draws": [float(a) for a in acc],
                 "prototype_mean": float(np.mean(proto)),
                 "prototype_std": float(np.std(proto)),
+                **(
+                    {"head_mean": float(np.mean(with_head)), "head_std": float(np.std(with_head))}
+                    if head != "none"
+                    else {}
+                ),
             }
         levels[str(d)] = row
     return {
@@ -126,6 +182,9 @@ def evaluate_fewshot(
         "templates": list(templates),
         "alpha": alpha,
         "beta": beta,
+        "head": None
+        if head == "none"
+        else {"kind": head, "l2": head_l2, "min_shots": head_min_shots},
         "levels": levels,
     }
 
@@ -133,6 +192,15 @@ def evaluate_fewshot(
 def fewshot_markdown(f: dict) -> list[str]:
     """Lines of the few-shot section of ``results.md``."""
     shots = list(next(iter(f["levels"].values()))["shots"])
+    head = f.get("head")
+    head_note = ""
+    if head:
+        auto = head["kind"] == "auto"
+        head_note = (
+            f" `+ head` = the same draws with the linear head ({head['kind']}, l2 {head['l2']}"
+            + (f", only from {head['min_shots']} examples per class" if auto else "")
+            + ")."
+        )
     lines = [
         "",
         f"## Few-shot classification ({f['protocol']}; {f['test_clips']} test clips, "
@@ -141,6 +209,7 @@ def fewshot_markdown(f: dict) -> list[str]:
         f"Examples drawn at random from each training part, {f['draws']} draws (seed {f['seed']}); "
         f"mean ± std over draws, %. Blend alpha {f['alpha']}, beta {f['beta']}; "
         f"{len(f['templates'])} template(s). `class mean` = cosine to the mean example, no text."
+        + head_note
         + (
             f" {f['test_clips_without_examples']} test clips belong to a class with no training "
             "clip in their fold (grouped folds), so no example of their class can be drawn."
@@ -151,14 +220,20 @@ def fewshot_markdown(f: dict) -> list[str]:
         "| dim | zero-shot % | "
         + " | ".join(f"{k}-shot %" for k in shots)
         + " | "
+        + (" | ".join(f"{k}-shot + head %" for k in shots) + " | " if head else "")
         + " | ".join(f"{k}-shot class mean %" for k in shots)
         + " |",
-        "|" + "---|" * (2 + 2 * len(shots)),
+        "|" + "---|" * (2 + (3 if head else 2) * len(shots)),
     ]
     for dim, v in f["levels"].items():
         cells = [
             f"{100 * v['shots'][k]['mean']:.1f} ± {100 * v['shots'][k]['std']:.1f}" for k in shots
         ]
+        if head:
+            cells += [
+                f"{100 * r['head_mean']:.1f} ± {100 * r['head_std']:.1f}"
+                for r in (v["shots"][k] for k in shots)
+            ]
         cells += [
             f"{100 * v['shots'][k]['prototype_mean']:.1f} ± {100 * v['shots'][k]['prototype_std']:.1f}"
             for k in shots

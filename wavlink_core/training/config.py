@@ -127,6 +127,9 @@ class TrainConfig(JsonConfig):
     regime: str = "full"  # projector | lora | full (paper sweep winner: full, both towers)
     scope: str = "both"  # audio (text tower frozen) | both
     train_global_token: bool = True  # False + projector: audio tower fully frozen -> feature cache
+    # False: the text projection keeps init_from's weights, so every word's text embedding (the
+    # shared space's anchor points) stays as shipped and only the audio side moves toward it
+    train_text_head: bool = True
     lora_rank: int = 8
     lora_alpha: int = 16
     lora_dropout: float = 0.0
@@ -148,6 +151,7 @@ class TrainConfig(JsonConfig):
     warmup_ratio: float = 0.05
     schedule: str = "cosine"
     grad_clip: float = 1.0  # max grad norm; 0 disables (paper silent)
+    l2sp: float = 0.0  # weight of sum ||w - w_init||^2 over trainable weights (training/anchor.py)
     epochs: int = 3
     max_steps: int | None = None  # overrides epochs for the schedule length
     halt_at_step: int | None = None  # stop early (resume state saved), the schedule is unchanged
@@ -197,6 +201,8 @@ class TrainConfig(JsonConfig):
             raise ConfigError(f"these must be > 0: {bad}")
         if not 0 <= self.warmup_ratio < 1:
             raise ConfigError(f"warmup_ratio={self.warmup_ratio} must lie in [0, 1)")
+        if not self.l2sp >= 0:
+            raise ConfigError(f"l2sp={self.l2sp} must be >= 0 (0 turns the penalty off)")
         if self.synthetic_weight < 0:
             raise ConfigError(f"synthetic_weight={self.synthetic_weight} must be >= 0")
         if len(self.betas) != 2:

@@ -49,6 +49,7 @@ from . import data as D
 from . import stream as S
 from .config import TrainConfig
 from .loop import Stage
+from .anchor import StartingPoint
 from .regimes import apply_regime, export_model, set_modes
 from .run_state import RESUME_FREE_KEYS, hardware, start_run
 
@@ -238,6 +239,8 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     model = build_model(cfg)
     init_info = model.training_info
     report = apply_regime(model, cfg)
+    # Taken before any resume loads a half-trained state: the anchor is the starting checkpoint.
+    start = StartingPoint(model, cfg.l2sp) if cfg.l2sp > 0 else None
     if main:
         log.info(report.line())
     model.to(accelerator.device)
@@ -377,7 +380,11 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
         batch = _with_cache(batch, feats, "train")
         with accelerator.autocast():
             out = step_mod(batch)
-        accelerator.backward(out["contrastive_loss"])
+        loss = out["contrastive_loss"]
+        if start is not None:
+            out["l2sp_distance"] = start.distance(model)
+            loss = loss + start.weight * out["l2sp_distance"]
+        accelerator.backward(loss)
         if cfg.grad_clip > 0:
             accelerator.clip_grad_norm_(stage.trainable, cfg.grad_clip)
         optimizer.step()
@@ -387,7 +394,13 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
 
     def describe(out) -> dict:
         row = {"loss": float(out["contrastive_loss"].detach())}
-        row.update({k: float(v) for k, v in out.items() if k.startswith("loss_at_")})
+        row.update(
+            {
+                k: float(torch.as_tensor(v).detach())
+                for k, v in out.items()
+                if k.startswith(("loss_at_", "l2sp_"))
+            }
+        )
         row["logit_scale"] = float(model.scale().detach())
         return row
 
@@ -419,6 +432,8 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
             "regime": cfg.regime,
             "scope": cfg.scope,
             "train_global_token": cfg.train_global_token,
+            "train_text_head": cfg.train_text_head,
+            "l2sp": cfg.l2sp,
             "lora": {"rank": cfg.lora_rank, "alpha": cfg.lora_alpha, "merged": True}
             if cfg.regime == "lora"
             else None,

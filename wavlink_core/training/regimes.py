@@ -9,7 +9,8 @@ full           every weight of the towers in scope
 =============  ===================================================================================
 
 ``scope=audio`` keeps the text tower frozen (only the audio tower adapts); ``scope=both`` adapts
-both towers. (*) ``train_global_token=false`` freezes the global token too; with ``projector``
+both towers. ``train_text_head=false`` also freezes the text projection (a fine-tune that must
+keep every word's text embedding where it was). (*) ``train_global_token=false`` freezes the global token too; with ``projector``
 that makes the whole audio tower a fixed function, whose pooled output the data module then
 caches once per clip (the "heads only" regime, minutes instead of hours on 2 CPU cores).
 
@@ -94,6 +95,8 @@ def apply_regime(model: WavLink, cfg: TrainConfig) -> RegimeReport:
     for name, p in model.named_parameters():
         if name.startswith(ALWAYS_FROZEN):
             p.requires_grad_(False)
+        elif name.startswith("text_proj."):
+            p.requires_grad_(cfg.train_text_head)
         elif name.startswith(HEAD_PREFIXES):
             p.requires_grad_(True)
         elif name == "audio.global_token":
