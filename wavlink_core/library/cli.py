@@ -96,6 +96,13 @@ def cmd_stats(args: argparse.Namespace) -> int:
         f"  on disk: {stats['disk_bytes'] / 2**20:.1f} MiB, {stats['disk_bytes_per_row']:.0f} "
         f"bytes per row (vectors: {stats['vector_bytes']} bytes)"
     )
+    if stats["ann"]:
+        ann = stats["ann"]
+        print(
+            f"  ANN index: {ann['index_type']} on size {ann['dim']} ({ann['rows']} rows when "
+            f"built; {ann['nprobes']} of {ann['partitions']} partitions probed, shortlist "
+            f"{ann['factor']} x k)"
+        )
     for path, reason in bad:
         print(f"  bad: {path}: {reason}")
     if "recall_at_10" in stats:

@@ -140,7 +140,7 @@ class Library:
 
     def _factor(self, dim: int) -> int:
         """Shortlist factor at ``dim``: an ANN index at that size brings its own (measured) one."""
-        ann = getattr(self.store, "ann", lambda: None)()
+        ann = self.store.ann()
         if ann and ann["dim"] == dim:
             return max(self.config.shortlist_factor, int(ann["factor"]))
         return self.config.shortlist_factor
@@ -203,6 +203,7 @@ class Library:
             "model": self.store.meta["model"],
             "sizes": list(self.store.dims),
             "config": self.config.to_dict(),
+            "ann": self.store.ann(),  # LanceDB's ANN index settings, if one was built
         }
         if recall and counts["rows"] > 1:
             vectors = self.store.sample_vectors(RECALL_SAMPLE)

@@ -225,6 +225,10 @@ class Store:
 
     # ---- search ------------------------------------------------------------------------
 
+    def ann(self) -> None:
+        """sqlite-vec has no ANN index (the LanceDB store's counterpart returns its settings)."""
+        return None
+
     def knn(self, query: np.ndarray, k: int, dim: int) -> list[tuple[int, float]]:
         """``(row id, distance)`` of the ``k`` nearest rows to a full-size ``query`` at size ``dim``
         (full size: exact cosine distance; smaller sizes: the stored shortlist column)."""
