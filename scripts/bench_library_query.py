@@ -111,9 +111,11 @@ def bench_lance(args, n: int, vectors, queries, truth, dims: list[int]) -> None:
                 f"{p95:.1f} | {rec:.3f} | {per_vector:.0f} | {build_s:.0f} |",
                 flush=True,
             )
-        for dim in args.ann_dims:
+        for dim, index_type in [(d, t) for d in args.ann_dims for t in args.index_types]:
             t = time.perf_counter()
-            settings = store.build_ann(dim, args.probe_fractions[0], args.factors[0])
+            settings = store.build_ann(
+                dim, args.probe_fractions[0], args.factors[0], index_type=index_type
+            )
             index_s = time.perf_counter() - t
             per_vector = store.disk_bytes() / n
             for fraction in args.probe_fractions:
@@ -122,7 +124,7 @@ def bench_lance(args, n: int, vectors, queries, truth, dims: list[int]) -> None:
                 for factor in args.factors:
                     p50, p95, rec = measure(store, queries, truth, dim, factor)
                     print(
-                        f"| {n:,} | LanceDB | IVF_FLAT {nprobes}/{settings['partitions']} | {dim} "
+                        f"| {n:,} | LanceDB | {index_type} {nprobes}/{settings['partitions']} | {dim} "
                         f"| {4 * dim} | {factor} | {p50:.1f} | {p95:.1f} | {rec:.3f} | "
                         f"{per_vector:.0f} | {build_s:.0f} + {index_s:.0f} |",
                         flush=True,
@@ -137,12 +139,19 @@ def main() -> int:
     p.add_argument("--quantization", nargs="+", default=["int8", "binary", "float32"])
     p.add_argument("--model", default=str(ROOT / "assets" / "wavlink-tiny"))
     p.add_argument("--store", choices=["sqlite", "lance"], default="sqlite")
-    p.add_argument("--ann-dims", type=int, nargs="+", default=[64], help="lance: indexed sizes")
+    p.add_argument("--ann-dims", type=int, nargs="+", default=[128], help="lance: indexed sizes")
+    p.add_argument(
+        "--index-types",
+        nargs="+",
+        default=["IVF_FLAT"],
+        choices=["IVF_FLAT", "IVF_SQ", "IVF_PQ", "IVF_HNSW_SQ"],
+        help="lance: ANN index kinds",
+    )
     p.add_argument(
         "--probe-fractions",
         type=float,
         nargs="+",
-        default=[0.04, 0.08, 0.16],
+        default=[0.08, 0.16],
         help="lance: share of IVF partitions probed",
     )
     p.add_argument(

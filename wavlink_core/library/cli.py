@@ -209,7 +209,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     )
     common(op)
     op.add_argument(
-        "--dim", type=int, default=None, help="shortlist size to index (default: 64, measured)"
+        "--dim", type=int, default=None, help="shortlist size to index (default: the largest, 128 for wavlink-tiny; measured)"
     )
     op.add_argument(
         "--rebuild", action="store_true", help="retrain the index even if the library has not doubled"

@@ -33,14 +33,15 @@ from typing import Any
 import numpy as np
 
 from ..matryoshka import truncate_np
-from .store import SCHEMA_VERSION, FileState, IndexedFile, LibraryError, Row
+from .store import SCHEMA_VERSION, FileState, IndexedFile, LibraryError, Row, read_meta
 
 # Schemes lancedb opens itself; anything else given to --db is a local path.
 URI_SCHEMES = ("s3://", "s3+ddb://", "gs://", "az://", "abfss://", "file://", "db://", "memory://")
-# The ANN settings measured at 1M rows (docs/library.md, scripts/bench_library_query.py): IVF_FLAT
-# on the 64-d prefix, sqrt(rows) partitions, 8 % of them probed, a shortlist of 30 k rows
-# re-ranked at full size (`factor` is the shortlist over k).
-DEFAULT_ANN = {"dim": 64, "probe_fraction": 0.08, "factor": 30, "index_type": "IVF_FLAT"}
+# The ANN settings chosen by measurement at 1M rows (docs/library.md, "Which store when";
+# scripts/bench_library_query.py --store lance): IVF_FLAT on the largest shortlist size (128 for
+# WavLink-Tiny; 64 lost recall on the benchmark vectors), sqrt(rows) partitions, 16 % of them
+# probed, a shortlist of 30 k rows re-ranked at full size (`factor` is the shortlist over k).
+DEFAULT_ANN = {"probe_fraction": 0.16, "factor": 30, "index_type": "IVF_FLAT"}
 REBUILD_GROWTH = 2.0  # retrain the partitions once the library has doubled since the last build
 _IN_CHUNK = 1000  # paths per `IN (...)` filter
 
@@ -127,14 +128,7 @@ class LanceStore:
         self.meta = {
             r["key"]: json.loads(r["value"]) for r in self.meta_t.to_arrow().to_pylist()
         }
-        if self.meta.get("schema_version") != SCHEMA_VERSION:
-            raise LibraryError(
-                f"{self.path}: schema version {self.meta.get('schema_version')!r}, this code reads "
-                f"{SCHEMA_VERSION}"
-            )
-        self.embed_dim = int(self.meta["embed_dim"])
-        self.dims = tuple(self.meta["dims"])
-        self.quantization = self.meta["config"]["shortlist_quantization"]
+        self.embed_dim, self.dims, self.quantization = read_meta(self.path, self.meta)
         self._fetched: dict[int, Row] = {}  # the last knn's rows, so the re-rank reads nothing
         if not readonly:
             self._drop_stale_bad()
@@ -369,7 +363,8 @@ class LanceStore:
         """Build the ANN index if there is none, it is at another size, the library has grown
         ``REBUILD_GROWTH`` times since it was trained, or ``rebuild``; else fold the new rows
         into it. Returns the settings with ``action`` (``built`` or ``refreshed``)."""
-        dim = DEFAULT_ANN["dim"] if dim is None else dim
+        if dim is None:  # the largest shortlist size: the best recall at 1M rows (see above)
+            dim = max((d for d in self.dims if d < self.embed_dim), default=self.embed_dim)
         ann = self.ann()
         rows = self.rows_t.count_rows()
         if rebuild or not ann or ann["dim"] != dim or rows >= REBUILD_GROWTH * ann["rows"]:

@@ -171,7 +171,7 @@ class Library:
         its size answer in milliseconds at 1M rows (docs/library.md, "Which store when").
 
         Args:
-            dim: the shortlist size to index (default: the measured one, 64).
+            dim: the shortlist size to index (default: the largest below full size).
             rebuild: retrain even if the library has not doubled since the last build.
 
         Returns:
