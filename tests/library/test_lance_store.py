@@ -139,11 +139,15 @@ def test_cli_optimize_builds_then_refreshes_and_search_uses_the_index(tmp_path, 
     vectors = _unit(600, D, 4)
     store.write_batch([_file(f"/s/{i:05d}.wav", vectors[i : i + 1]) for i in range(600)], [])
     dim = sorted(test_model.matryoshka_dims)[1]
-    assert main(["library", "optimize", "--db", str(db), "--dim", str(dim), "--json"]) == 0
+    optimize = ["library", "optimize", "--db", str(db), "--dim", str(dim), "--json"]
+    assert main(optimize) == 0
+    assert json.loads(capsys.readouterr().out)["action"] == "skipped"  # 600 rows: flat is fast
+    assert store.ann() is None
+    assert main(optimize + ["--force"]) == 0
     built = json.loads(capsys.readouterr().out)
     assert (built["action"], built["dim"], built["rows"]) == ("built", dim, 600)
-    assert main(["library", "optimize", "--db", str(db), "--dim", str(dim), "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)["action"] == "refreshed"
+    store.write_batch([_file("/s/new.wav", vectors[:1])], [])
+    assert LanceStore(db).optimize(dim)["action"] == "refreshed"  # grew by 1 row, not doubled
     assert main(["search", "a hum", "--db", str(db), "--dim", str(dim), "--json"]) == 0
     assert len(json.loads(capsys.readouterr().out)) == 10
 

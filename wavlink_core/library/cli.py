@@ -115,9 +115,15 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
 def cmd_optimize(args: argparse.Namespace) -> int:
     with _library(args, readonly=False) as lib:
-        settings = lib.optimize(dim=args.dim, rebuild=args.rebuild)
+        settings = lib.optimize(dim=args.dim, force=args.force)
     if args.json:
         print(json.dumps(settings))
+        return 0
+    if settings["action"] == "skipped":
+        print(
+            f"no ANN index built: {settings['rows']} rows, and below {settings['min_rows']} a flat "
+            "search is as fast (table compacted; --force builds one anyway)"
+        )
         return 0
     print(
         f"ANN index {settings['action']}: {settings['index_type']} on the {settings['dim']}-d "
@@ -212,6 +218,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "--dim", type=int, default=None, help="shortlist size to index (default: the largest, 128 for wavlink-tiny; measured)"
     )
     op.add_argument(
-        "--rebuild", action="store_true", help="retrain the index even if the library has not doubled"
+        "--force",
+        action="store_true",
+        help="build even below 50,000 rows; retrain even if the library has not doubled",
     )
     op.set_defaults(func=cmd_optimize)

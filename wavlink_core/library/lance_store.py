@@ -38,10 +38,12 @@ from .store import SCHEMA_VERSION, FileState, IndexedFile, LibraryError, Row, re
 # Schemes lancedb opens itself; anything else given to --db is a local path.
 URI_SCHEMES = ("s3://", "s3+ddb://", "gs://", "az://", "abfss://", "file://", "db://", "memory://")
 # The ANN settings chosen by measurement at 1M rows (docs/library.md, "Which store when";
-# scripts/bench_library_query.py --store lance): IVF_FLAT on the largest shortlist size (128 for
-# WavLink-Tiny; 64 lost recall on the benchmark vectors), sqrt(rows) partitions, 16 % of them
-# probed, a shortlist of 30 k rows re-ranked at full size (`factor` is the shortlist over k).
-DEFAULT_ANN = {"probe_fraction": 0.16, "factor": 30, "index_type": "IVF_FLAT"}
+# scripts/bench_library_query.py --store lance): IVF_SQ (8-bit codes) on the largest shortlist
+# size (128 for WavLink-Tiny; 64 lost recall on the benchmark vectors), sqrt(rows) partitions,
+# 16 % of them probed, a shortlist of 30 k rows re-ranked at full size (`factor` is the
+# shortlist over k). IVF_FLAT gave the same recall with a 6x larger index and twice the build.
+DEFAULT_ANN = {"probe_fraction": 0.16, "factor": 30, "index_type": "IVF_SQ"}
+ANN_MIN_ROWS = 50_000  # below this a flat scan was as fast (10k rows: 19 ms p50, recall 0.993)
 REBUILD_GROWTH = 2.0  # retrain the partitions once the library has doubled since the last build
 _IN_CHUNK = 1000  # paths per `IN (...)` filter
 
@@ -359,15 +361,20 @@ class LanceStore:
         }
         return list(zip(ids, found["_distance"].to_pylist()))
 
-    def optimize(self, dim: int | None = None, rebuild: bool = False) -> dict[str, Any]:
-        """Build the ANN index if there is none, it is at another size, the library has grown
-        ``REBUILD_GROWTH`` times since it was trained, or ``rebuild``; else fold the new rows
-        into it. Returns the settings with ``action`` (``built`` or ``refreshed``)."""
+    def optimize(self, dim: int | None = None, force: bool = False) -> dict[str, Any]:
+        """Build the ANN index if there is none, it is at another size, or the library has grown
+        ``REBUILD_GROWTH`` times since it was trained; else fold the new rows into it. Below
+        ``ANN_MIN_ROWS`` rows no new index is built (flat search is as fast there) unless ``force``,
+        which also retrains an existing index. Returns the settings (or ``rows``) with
+        ``action``: ``built``, ``refreshed`` or ``skipped``."""
         if dim is None:  # the largest shortlist size: the best recall at 1M rows (see above)
             dim = max((d for d in self.dims if d < self.embed_dim), default=self.embed_dim)
         ann = self.ann()
         rows = self.rows_t.count_rows()
-        if rebuild or not ann or ann["dim"] != dim or rows >= REBUILD_GROWTH * ann["rows"]:
+        if not force and not ann and rows < ANN_MIN_ROWS:
+            self.rows_t.optimize()
+            return {"action": "skipped", "rows": rows, "min_rows": ANN_MIN_ROWS}
+        if force or not ann or ann["dim"] != dim or rows >= REBUILD_GROWTH * ann["rows"]:
             return {**self.build_ann(dim), "action": "built"}
         self.refresh_ann()
         return {**ann, "action": "refreshed"}

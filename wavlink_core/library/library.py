@@ -166,16 +166,18 @@ class Library:
         """
         return duplicate_groups(self.store, threshold, min_signal, self.config.max_seconds)
 
-    def optimize(self, dim: int | None = None, rebuild: bool = False) -> dict[str, Any]:
+    def optimize(self, dim: int | None = None, force: bool = False) -> dict[str, Any]:
         """Build the ANN index of a LanceDB library (or fold new rows into it), so searches at
         its size answer in milliseconds at 1M rows (docs/library.md, "Which store when").
 
         Args:
             dim: the shortlist size to index (default: the largest below full size).
-            rebuild: retrain even if the library has not doubled since the last build.
+            force: build even below 50,000 rows, and retrain even if the library has not
+                doubled since the last build.
 
         Returns:
-            The index settings, with ``action``: ``built`` or ``refreshed``.
+            The index settings, with ``action``: ``built``, ``refreshed`` or ``skipped``
+            (a small library: flat search is as fast).
 
         Raises:
             LibraryError: a sqlite-vec library (it has no ANN index), or read-only.
@@ -186,7 +188,7 @@ class Library:
                 f"{self.path} is a sqlite-vec library, which searches by brute force and has no "
                 "ANN index; index into a LanceDB library (--db NAME.lance or a URI) for one"
             )
-        return self.store.optimize(dim, rebuild)
+        return self.store.optimize(dim, force)
 
     # ---- reporting ---------------------------------------------------------------------
 
