@@ -124,10 +124,11 @@ def bench_lance(args, n: int, vectors, queries, truth, dims: list[int]) -> None:
                 store.meta["ann"] = {**settings, "nprobes": nprobes}
                 for factor in args.factors:
                     p50, p95, rec = measure(store, queries, truth, dim, factor)
+                    search = f"{index_type} {nprobes}/{settings['partitions']}"
                     print(
-                        f"| {n:,} | LanceDB | {index_type} {nprobes}/{settings['partitions']} | {dim} "
-                        f"| {code_bytes} | {factor} | {p50:.1f} | {p95:.1f} | {rec:.3f} | "
-                        f"{per_vector:.0f} | {build_s:.0f} + {index_s:.0f} |",
+                        f"| {n:,} | LanceDB | {search} | {dim} | {code_bytes} | {factor} | "
+                        f"{p50:.1f} | {p95:.1f} | {rec:.3f} | {per_vector:.0f} | "
+                        f"{build_s:.0f} + {index_s:.0f} |",
                         flush=True,
                     )
         store.close()

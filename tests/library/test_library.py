@@ -40,7 +40,9 @@ def test_index_skips_bad_files_with_reasons_and_logs_them(sounds, test_model, tm
     assert stats["hours"] == pytest.approx(11.0 / 3600, rel=1e-3)
 
 
-def test_second_run_embeds_only_new_and_changed_files_and_drops_deleted(tmp_path, test_model, db_name):
+def test_second_run_embeds_only_new_and_changed_files_and_drops_deleted(
+    tmp_path, test_model, db_name
+):
     root = tmp_path / "s"
     paths = write_clips(root, 4)
     db = tmp_path / db_name
@@ -70,7 +72,9 @@ def test_indexing_one_folder_keeps_another_folders_files(tmp_path, test_model, d
         assert lib.stats()["files"] == 1
 
 
-def test_search_by_example_finds_the_clip_and_the_time_inside_a_long_file(tmp_path, test_model, db_name):
+def test_search_by_example_finds_the_clip_and_the_time_inside_a_long_file(
+    tmp_path, test_model, db_name
+):
     root = tmp_path / "s"
     write_clips(root, 3)
     # A long file that is quiet noise except one stretch of a distinctive chirp at 6-10 s.

@@ -215,7 +215,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     )
     common(op)
     op.add_argument(
-        "--dim", type=int, default=None, help="shortlist size to index (default: the largest, 128 for wavlink-tiny; measured)"
+        "--dim",
+        type=int,
+        default=None,
+        help="shortlist size to index (default: the largest, 128 for wavlink-tiny; measured)",
     )
     op.add_argument(
         "--force",

@@ -485,7 +485,9 @@ class LanceStore:
         for start in range(0, len(paths), batch):
             chunk = paths[start : start + batch]
             found = {
-                r.path: r for f in _in("path", chunk) for r in self._rows_where(f"seq = 0 AND ({f})")
+                r.path: r
+                for f in _in("path", chunk)
+                for r in self._rows_where(f"seq = 0 AND ({f})")
             }
             yield [found[p] for p in chunk if p in found]
 
