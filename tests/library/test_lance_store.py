@@ -10,7 +10,7 @@ import pytest
 
 from wavlink_core.cli import main
 from wavlink_core.library import Library, LibraryError
-from wavlink_core.library.backends import db_location, open_store
+from wavlink_core.library.backends import db_location, open_store, store_exists
 from wavlink_core.library.lance_store import LanceStore, is_lance_uri
 from wavlink_core.library.library import model_fingerprint
 from wavlink_core.library.search import search_vector
@@ -52,6 +52,16 @@ def test_open_store_picks_the_kind_and_names_a_folder_that_is_neither(tmp_path):
     (tmp_path / "folder").mkdir()
     with pytest.raises(LibraryError, match="folder ending in .lance"):
         open_store(tmp_path / "folder")
+
+
+def test_a_creation_killed_before_its_meta_table_is_created_again(tmp_path, test_model):
+    db = tmp_path / "x.lance"
+    LanceStore.create(db, _meta()).db.drop_table("meta")  # as if killed before the last step
+    assert not store_exists(db)
+    with Library(db, test_model) as lib:
+        assert lib.store.counts()["files"] == 0
+    with pytest.raises(LibraryError, match="already exists"):
+        LanceStore.create(db, _meta())
 
 
 def test_rewritten_file_replaces_all_its_rows(tmp_path):

@@ -27,11 +27,12 @@ def store_exists(db: str | os.PathLike) -> bool:
     """Whether a library (of either kind) is already at ``db``."""
     if not is_lance_uri(db):
         return Path(db).is_file()
-    if "://" not in str(db):
-        return Path(db).is_dir() and any(Path(db).iterdir())
+    if "://" not in str(db) and not Path(db).is_dir():
+        return False
     from .lance_store import _connect, table_names
 
-    return bool(table_names(_connect(str(db), None)))
+    # `meta` is written last: without it a creation was killed, and creating again is safe.
+    return "meta" in table_names(_connect(str(db), None))
 
 
 def open_store(db: str | os.PathLike, readonly: bool = False) -> AnyStore:

@@ -148,8 +148,11 @@ class LanceStore:
 
         uri = str(uri)
         db = _connect(uri, storage_options)
-        if table_names(db):
+        names = table_names(db)
+        if "meta" in names or names - {"rows", "bad"}:
             raise LibraryError(f"{uri}: already exists")
+        for name in names:  # left by a creation killed before its last step: start again
+            db.drop_table(name)
         D = int(meta["embed_dim"])
         config = {**meta["config"], "shortlist_quantization": "float32"}  # see module docstring
         fields = [
