@@ -28,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 from library_bench_data import synthetic_like  # noqa: E402
 
+from wavlink_core.library.lance_ann import build_ann  # noqa: E402
 from wavlink_core.library.lance_store import LanceStore  # noqa: E402
 from wavlink_core.library.search import search_vector  # noqa: E402
 from wavlink_core.library.store import IndexedFile, Store  # noqa: E402
@@ -113,8 +114,8 @@ def bench_lance(args, n: int, vectors, queries, truth, dims: list[int]) -> None:
             )
         for dim, index_type in [(d, t) for d in args.ann_dims for t in args.index_types]:
             t = time.perf_counter()
-            settings = store.build_ann(
-                dim, args.probe_fractions[0], args.factors[0], index_type=index_type
+            settings = build_ann(
+                store, dim, args.probe_fractions[0], args.factors[0], index_type=index_type
             )
             index_s = time.perf_counter() - t
             code_bytes = {"IVF_SQ": dim, "IVF_FLAT": 4 * dim}.get(index_type, "-")  # per row

@@ -11,6 +11,7 @@ import pytest
 from wavlink_core.cli import main
 from wavlink_core.library import Library, LibraryError
 from wavlink_core.library.backends import db_location, open_store, store_exists
+from wavlink_core.library.lance_ann import build_ann, optimize
 from wavlink_core.library.lance_store import LanceStore, is_lance_uri
 from wavlink_core.library.library import model_fingerprint
 from wavlink_core.library.search import search_vector
@@ -118,7 +119,7 @@ def test_ann_index_on_a_prefix_keeps_the_exact_top_10_after_the_full_size_rerank
     store, vectors = big
     queries = vectors[:20] + 0.1 * _unit(20, 64, 9)
     queries /= np.linalg.norm(queries, axis=1, keepdims=True)
-    settings = store.build_ann(16, probe_fraction=0.3, factor=20)
+    settings = build_ann(store, 16, probe_fraction=0.3, factor=20)
     assert store.ann() == settings and settings["rows"] == 3000
     recall = []
     for q in queries:
@@ -134,11 +135,11 @@ def test_ann_index_on_a_prefix_keeps_the_exact_top_10_after_the_full_size_rerank
 def test_ann_index_refuses_the_full_size_and_tiny_libraries(tmp_path, big):
     store, _ = big
     with pytest.raises(LibraryError, match="shortlist sizes"):
-        store.build_ann(64)
+        build_ann(store, 64)
     small = LanceStore.create(tmp_path / "s.lance", _meta())
     small.write_batch([_file("/a.wav", _unit(1, 64))], [])
     with pytest.raises(LibraryError, match="at least 256"):
-        small.build_ann(16)
+        build_ann(small, 16)
 
 
 def test_cli_optimize_builds_then_refreshes_and_search_uses_the_index(tmp_path, test_model, capsys):
@@ -149,15 +150,15 @@ def test_cli_optimize_builds_then_refreshes_and_search_uses_the_index(tmp_path, 
     vectors = _unit(600, D, 4)
     store.write_batch([_file(f"/s/{i:05d}.wav", vectors[i : i + 1]) for i in range(600)], [])
     dim = sorted(test_model.matryoshka_dims)[1]
-    optimize = ["library", "optimize", "--db", str(db), "--dim", str(dim), "--json"]
-    assert main(optimize) == 0
+    command = ["library", "optimize", "--db", str(db), "--dim", str(dim), "--json"]
+    assert main(command) == 0
     assert json.loads(capsys.readouterr().out)["action"] == "skipped"  # 600 rows: flat is fast
     assert store.ann() is None
-    assert main(optimize + ["--force"]) == 0
+    assert main(command + ["--force"]) == 0
     built = json.loads(capsys.readouterr().out)
     assert (built["action"], built["dim"], built["rows"]) == ("built", dim, 600)
     store.write_batch([_file("/s/new.wav", vectors[:1])], [])
-    assert LanceStore(db).optimize(dim)["action"] == "refreshed"  # grew by 1 row, not doubled
+    assert optimize(LanceStore(db), dim)["action"] == "refreshed"  # grew by 1 row, not doubled
     assert main(["search", "a hum", "--db", str(db), "--dim", str(dim), "--json"]) == 0
     assert len(json.loads(capsys.readouterr().out)) == 10
 

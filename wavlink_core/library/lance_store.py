@@ -18,8 +18,8 @@ A kill between the two commits leaves a file either committed with all its rows,
 (it is redone), plus at worst a stale bad record for a path that now has rows; rows win, and the
 stale record is dropped the next time the library is opened for writing.
 
-Shortlist quantisation is the ANN index's own (IVF partitions of the float32 prefix, see
-:meth:`LanceStore.build_ann`), so the stored prefixes are float32 whatever ``--quantization`` says.
+Shortlist quantisation is the ANN index's own (IVF partitions of a prefix, :mod:`.lance_ann`),
+so the stored prefixes are float32 whatever ``--quantization`` says.
 """
 
 from __future__ import annotations
@@ -37,14 +37,6 @@ from .store import SCHEMA_VERSION, FileState, IndexedFile, LibraryError, Row, re
 
 # Schemes lancedb opens itself; anything else given to --db is a local path.
 URI_SCHEMES = ("s3://", "s3+ddb://", "gs://", "az://", "abfss://", "file://", "db://", "memory://")
-# The ANN settings chosen by measurement at 1M rows (docs/library.md, "Which store when";
-# scripts/bench_library_query.py --store lance): IVF_SQ (8-bit codes) on the largest shortlist
-# size (128 for WavLink-Tiny; 64 lost recall on the benchmark vectors), sqrt(rows) partitions,
-# 16 % of them probed, a shortlist of 30 k rows re-ranked at full size (`factor` is the
-# shortlist over k). IVF_FLAT gave the same recall with a 6x larger index and twice the build.
-DEFAULT_ANN = {"probe_fraction": 0.16, "factor": 30, "index_type": "IVF_SQ"}
-ANN_MIN_ROWS = 50_000  # below this a flat scan was as fast (10k rows: 19 ms p50, recall 0.993)
-REBUILD_GROWTH = 2.0  # retrain the partitions once the library has doubled since the last build
 _IN_CHUNK = 1000  # paths per `IN (...)` filter
 
 
@@ -210,7 +202,7 @@ class LanceStore:
         """Store embedded files and bad files ``(path, size, mtime_ns, reason)``, replacing what
         an earlier version of the same path had: one commit for the rows, then one for the bad
         records (the module docstring says why a kill between them loses nothing)."""
-        self._writable()
+        self.writable()
         done_paths, bad_paths = [f.path for f in done], [b[0] for b in bad]
         if done:
             stale = " OR ".join(_in("path", done_paths + bad_paths))
@@ -290,7 +282,7 @@ class LanceStore:
 
     def remove(self, paths: Sequence[str]) -> int:
         """Drop files (and their rows); returns how many were known."""
-        self._writable()
+        self.writable()
         paths = list(paths)
         if not paths:
             return 0
@@ -320,20 +312,23 @@ class LanceStore:
         if stale:
             self._delete_where(self.bad_t, stale)
 
-    def _writable(self) -> None:
+    def writable(self) -> None:
+        """Raise unless the library was opened for writing."""
         if self.readonly:
             raise LibraryError(f"{self.path} is open read-only: it cannot be changed")
 
     # ---- search ------------------------------------------------------------------------
 
     def ann(self) -> dict[str, Any] | None:
-        """The ANN index settings (``dim``, ``nprobes``, ``index_type``, ``rows``), or None."""
+        """The ANN index settings (``dim``, ``nprobes``, ``factor``, ``index_type``, ``rows``;
+        see :mod:`.lance_ann`), or None."""
         return self.meta.get("ann")
 
     def knn(self, query: np.ndarray, k: int, dim: int) -> list[tuple[int, float]]:
         """``(row id, cosine distance)`` of the ``k`` nearest rows to a full-size ``query`` at
-        size ``dim``: exact at full size; at a smaller size through the ANN index when one was
-        built for that size (:meth:`build_ann`), else a flat scan of the stored prefix."""
+        size ``dim``: exact at full size; at a smaller size through the ANN index when one
+        was built for that size (:func:`.lance_ann.build_ann`), else a flat scan of the stored
+        prefix."""
         if dim == self.embed_dim:
             column, vector = "full", np.asarray(query, np.float32)
         else:
@@ -364,78 +359,8 @@ class LanceStore:
         }
         return list(zip(ids, found["_distance"].to_pylist()))
 
-    def optimize(self, dim: int | None = None, force: bool = False) -> dict[str, Any]:
-        """Build the ANN index if there is none, it is at another size, or the library has grown
-        ``REBUILD_GROWTH`` times since it was trained; else fold the new rows into it. Below
-        ``ANN_MIN_ROWS`` rows no new index is built (flat search is as fast there) unless ``force``,
-        which also retrains an existing index. Returns the settings (or ``rows``) with
-        ``action``: ``built``, ``refreshed`` or ``skipped``."""
-        if dim is None:  # the largest shortlist size: the best recall at 1M rows (see above)
-            dim = max((d for d in self.dims if d < self.embed_dim), default=self.embed_dim)
-        ann = self.ann()
-        rows = self.rows_t.count_rows()
-        if not force and not ann and rows < ANN_MIN_ROWS:
-            self.rows_t.optimize()
-            return {"action": "skipped", "rows": rows, "min_rows": ANN_MIN_ROWS}
-        if force or not ann or ann["dim"] != dim or rows >= REBUILD_GROWTH * ann["rows"]:
-            return {**self.build_ann(dim), "action": "built"}
-        self.refresh_ann()
-        return {**ann, "action": "refreshed"}
-
-    def build_ann(
-        self,
-        dim: int,
-        probe_fraction: float = DEFAULT_ANN["probe_fraction"],
-        factor: int = DEFAULT_ANN["factor"],
-        index_type: str = DEFAULT_ANN["index_type"],
-        partitions: int | None = None,
-    ) -> dict[str, Any]:
-        """Build (or rebuild) the ANN index on the size-``dim`` prefix and compact the table;
-        searches at that size use it from then on. Returns the settings recorded in ``meta``.
-
-        Args:
-            probe_fraction: share of the partitions a search scans.
-            factor: shortlist length over ``k`` before the full-size re-rank.
-            partitions: IVF partitions (default ``sqrt(rows)``).
-        """
-        from lancedb.index import HnswSq, IvfFlat, IvfPq, IvfSq
-
-        self._writable()
-        if dim >= self.embed_dim or dim not in self.dims:
-            small = [d for d in self.dims if d < self.embed_dim]
-            raise LibraryError(f"ANN size {dim}: choose one of the shortlist sizes {small}")
-        kinds = {"IVF_FLAT": IvfFlat, "IVF_SQ": IvfSq, "IVF_PQ": IvfPq, "IVF_HNSW_SQ": HnswSq}
-        if index_type not in kinds:
-            raise LibraryError(f"index type {index_type!r}: choose one of {sorted(kinds)}")
-        rows = self.rows_t.count_rows()
-        if rows < 256:
-            raise LibraryError(
-                f"{self.path}: {rows} rows; an ANN index needs at least 256 (search is exact "
-                "and fast at this size without one)"
-            )
-        self.rows_t.optimize()  # one fragment per batch otherwise: compaction speeds every scan
-        partitions = partitions or max(1, int(np.sqrt(rows)))
-        self.rows_t.create_index(
-            f"s{dim}",
-            config=kinds[index_type](distance_type="cosine", num_partitions=partitions),
-        )
-        settings = {
-            "dim": dim,
-            "nprobes": max(1, round(probe_fraction * partitions)),
-            "factor": factor,
-            "index_type": index_type,
-            "partitions": partitions,
-            "rows": rows,
-        }
-        self._set_meta("ann", settings)
-        return settings
-
-    def refresh_ann(self) -> None:
-        """Fold rows added since the index was built into it (no retraining) and compact."""
-        self._writable()
-        self.rows_t.optimize()
-
-    def _set_meta(self, key: str, value: Any) -> None:
+    def set_meta(self, key: str, value: Any) -> None:
+        """Record ``key`` in the ``meta`` table (one commit) and in ``self.meta``."""
         import pyarrow as pa
 
         record = pa.table({"key": [key], "value": [json.dumps(value)]})

@@ -182,13 +182,16 @@ class Library:
         Raises:
             LibraryError: a sqlite-vec library (it has no ANN index), or read-only.
         """
+        from .lance_ann import optimize
+        from .lance_store import LanceStore
+
         self._writable()
-        if not hasattr(self.store, "build_ann"):
+        if not isinstance(self.store, LanceStore):
             raise LibraryError(
                 f"{self.path} is a sqlite-vec library, which searches by brute force and has no "
                 "ANN index; index into a LanceDB library (--db NAME.lance or a URI) for one"
             )
-        return self.store.optimize(dim, force)
+        return optimize(self.store, dim, force)
 
     # ---- reporting ---------------------------------------------------------------------
 
