@@ -47,3 +47,9 @@ def sounds(tmp_path: Path) -> Path:
     sf.write(root / "too_long.wav", tone(300, 21.0), SR)
     (root / "notes.txt").write_text("not audio, not looked at")
     return root
+
+
+@pytest.fixture(params=["lib.db", "lib.lance"], ids=["sqlite-vec", "lancedb"])
+def db_name(request) -> str:
+    """A library name of each store kind: a file is sqlite-vec, a ``.lance`` folder is LanceDB."""
+    return request.param

@@ -20,8 +20,8 @@ def test_segment_spans_cover_the_file_with_full_length_overlapping_segments():
     assert segment_spans(12.0, 10.0, 5.0) == [(0.0, 10.0), (2.0, 12.0)]
 
 
-def test_index_skips_bad_files_with_reasons_and_logs_them(sounds, test_model, tmp_path):
-    db = tmp_path / "lib.db"
+def test_index_skips_bad_files_with_reasons_and_logs_them(sounds, test_model, tmp_path, db_name):
+    db = tmp_path / db_name
     with Library(db, test_model, SMALL) as lib:
         report = lib.add([sounds])
         stats = lib.stats()
@@ -40,10 +40,12 @@ def test_index_skips_bad_files_with_reasons_and_logs_them(sounds, test_model, tm
     assert stats["hours"] == pytest.approx(11.0 / 3600, rel=1e-3)
 
 
-def test_second_run_embeds_only_new_and_changed_files_and_drops_deleted(tmp_path, test_model):
+def test_second_run_embeds_only_new_and_changed_files_and_drops_deleted(
+    tmp_path, test_model, db_name
+):
     root = tmp_path / "s"
     paths = write_clips(root, 4)
-    db = tmp_path / "lib.db"
+    db = tmp_path / db_name
     with Library(db, test_model, SMALL) as lib:
         assert lib.add([root]).added == 4
         before = lib.store.file_vector(str(paths[1].resolve())).copy()
@@ -60,9 +62,9 @@ def test_second_run_embeds_only_new_and_changed_files_and_drops_deleted(tmp_path
         assert lib.stats()["files"] == 4
 
 
-def test_indexing_one_folder_keeps_another_folders_files(tmp_path, test_model):
+def test_indexing_one_folder_keeps_another_folders_files(tmp_path, test_model, db_name):
     a, b = write_clips(tmp_path / "a", 1), write_clips(tmp_path / "b", 1)
-    with Library(tmp_path / "lib.db", test_model, SMALL) as lib:
+    with Library(tmp_path / db_name, test_model, SMALL) as lib:
         lib.add([a[0].parent, b[0].parent])
         assert lib.add([a[0].parent]).removed == 0
         assert lib.stats()["files"] == 2
@@ -70,7 +72,9 @@ def test_indexing_one_folder_keeps_another_folders_files(tmp_path, test_model):
         assert lib.stats()["files"] == 1
 
 
-def test_search_by_example_finds_the_clip_and_the_time_inside_a_long_file(tmp_path, test_model):
+def test_search_by_example_finds_the_clip_and_the_time_inside_a_long_file(
+    tmp_path, test_model, db_name
+):
     root = tmp_path / "s"
     write_clips(root, 3)
     # A long file that is quiet noise except one stretch of a distinctive chirp at 6-10 s.
@@ -80,7 +84,7 @@ def test_search_by_example_finds_the_clip_and_the_time_inside_a_long_file(tmp_pa
     chirp = (0.5 * np.sin(2 * np.pi * (300 + 900 * t) * t)).astype(np.float32)
     long[6 * SR : 10 * SR] += chirp
     sf.write(root / "long.wav", long, SR)
-    with Library(tmp_path / "lib.db", test_model, SMALL) as lib:
+    with Library(tmp_path / db_name, test_model, SMALL) as lib:
         lib.add([root])
         hits = lib.similar(root / "tone_01.wav", k=2)
         assert all(h.path != str((root / "tone_01.wav").resolve()) for h in hits)
@@ -96,19 +100,19 @@ def test_search_by_example_finds_the_clip_and_the_time_inside_a_long_file(tmp_pa
         assert len(texts) == 4 and len({h.path for h in texts}) == 4  # one result per file
 
 
-def test_library_refuses_another_model_by_name(tmp_path, test_model, aut_model):
+def test_library_refuses_another_model_by_name(tmp_path, test_model, aut_model, db_name):
     write_clips(tmp_path / "s", 1)
-    with Library(tmp_path / "lib.db", test_model, SMALL) as lib:
+    with Library(tmp_path / db_name, test_model, SMALL) as lib:
         lib.add([tmp_path / "s"])
     with pytest.raises(LibraryError, match="fingerprint"):
-        Library(tmp_path / "lib.db", aut_model)
+        Library(tmp_path / db_name, aut_model)
 
 
-def test_readonly_library_refuses_changes_and_missing_db_is_named(tmp_path, test_model):
+def test_readonly_library_refuses_changes_and_missing_db_is_named(tmp_path, test_model, db_name):
     with pytest.raises(LibraryError, match="no library here"):
-        Library(tmp_path / "nothing.db", test_model, readonly=True)
-    Library(tmp_path / "lib.db", test_model).close()
-    with Library(tmp_path / "lib.db", test_model, readonly=True) as lib:
+        Library(tmp_path / ("nothing" + Path(db_name).suffix), test_model, readonly=True)
+    Library(tmp_path / db_name, test_model).close()
+    with Library(tmp_path / db_name, test_model, readonly=True) as lib:
         with pytest.raises(LibraryError, match="read-only"):
             lib.add([tmp_path])
 

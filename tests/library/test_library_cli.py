@@ -11,11 +11,11 @@ from wavlink_core.cli import main
 
 
 @pytest.fixture
-def indexed(tmp_path, capsys):
+def indexed(tmp_path, capsys, db_name):
     root = tmp_path / "s"
     write_clips(root, 3)
     (root / "broken.wav").write_bytes(b"RIFF....WAVE")
-    db = tmp_path / "lib.db"
+    db = tmp_path / db_name
     assert main(["index", str(root), "--db", str(db), "--model", "test", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["added"] == 3

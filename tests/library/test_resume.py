@@ -12,7 +12,8 @@ from pathlib import Path
 import apsw
 
 from tests.library.conftest import write_clips
-from wavlink_core.library import Library, LibraryConfig
+from wavlink_core.library import Library, LibraryConfig, LibraryError
+from wavlink_core.library.backends import open_store, store_exists
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = LibraryConfig(batch_files=1)
@@ -28,19 +29,22 @@ Library(sys.argv[1], model, LibraryConfig(batch_files=1)).add([sys.argv[2]])
 
 
 def _committed(db: Path) -> int:
-    if not db.exists():
+    if not store_exists(db):
         return 0
     try:
-        con = apsw.Connection(str(db), flags=apsw.SQLITE_OPEN_READONLY)
-        return next(con.execute("select count(*) from files"))[0]
-    except apsw.Error:  # created but the schema is not committed yet
+        store = open_store(db, readonly=True)
+    except (apsw.Error, LibraryError):  # created but the schema is not committed yet
         return 0
+    try:
+        return store.counts()["files"]
+    finally:
+        store.close()
 
 
-def test_kill_9_mid_run_then_rerun_gives_every_file_once(tmp_path, test_model):
+def test_kill_9_mid_run_then_rerun_gives_every_file_once(tmp_path, test_model, db_name):
     root = tmp_path / "s"
     write_clips(root, 24, seconds=3.0)
-    db = tmp_path / "lib.db"
+    db = tmp_path / db_name
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     child = subprocess.Popen([sys.executable, "-c", CHILD, str(db), str(root)], env=env)
     deadline = time.monotonic() + 300
@@ -55,7 +59,8 @@ def test_kill_9_mid_run_then_rerun_gives_every_file_once(tmp_path, test_model):
         report = lib.add([root])
         assert report.added == 24 - done_before
         assert report.unchanged == done_before
-        con = lib.store.con
-        assert next(con.execute("select count(*), count(distinct path) from files")) == (24, 24)
-        assert next(con.execute("select count(*) from rows"))[0] == 24  # 3-s clips: no segments
-        assert next(con.execute("select count(*) from vectors"))[0] == 24
+        counts = lib.store.counts()
+        assert (counts["files"], counts["bad_files"]) == (24, 0)
+        assert counts["rows"] == 24  # 3-s clips: no segments, and no row twice
+        assert len(lib.store.file_states()) == 24
+        assert len(lib.store.sample_vectors(100)) == 24  # every row has its vector

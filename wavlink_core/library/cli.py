@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 from ..cli import positive_int
+from .backends import log_path
 from .config import QUANTIZATIONS, LibraryConfig
 
 RAY_LOCAL = "local"  # `--ray` without an address: start a cluster on this machine for the run
@@ -19,12 +20,12 @@ RAY_LOCAL = "local"  # `--ray` without an address: start a cluster on this machi
 def _library(args: argparse.Namespace, readonly: bool, config: LibraryConfig | None = None):
     """The library at --db, with --model, or else the model it was built with."""
     from ..checkpoint import load_pretrained
+    from .backends import open_store, store_exists
     from .library import Library
-    from .store import Store
 
     model = args.model
-    if not args.model_given and args.db.is_file():
-        store = Store(args.db, readonly=True)
+    if not args.model_given and store_exists(args.db):
+        store = open_store(args.db, readonly=True)
         model = store.meta["model"].get("source") or model
         store.close()
     loaded = load_pretrained(model, device=args.device)
@@ -48,7 +49,7 @@ def cmd_index(args: argparse.Namespace) -> int:
         )
     else:
         print(report.summary())
-        print(f"log: {lib.path.with_name(lib.path.name + '.log')}")
+        print(f"log: {log_path(lib.path)}")
     return 0
 
 
@@ -115,6 +116,13 @@ def cmd_stats(args: argparse.Namespace) -> int:
         f"  on disk: {stats['disk_bytes'] / 2**20:.1f} MiB, {stats['disk_bytes_per_row']:.0f} "
         f"bytes per row (vectors: {stats['vector_bytes']} bytes)"
     )
+    if stats["ann"]:
+        ann = stats["ann"]
+        print(
+            f"  ANN index: {ann['index_type']} on size {ann['dim']} ({ann['rows']} rows when "
+            f"built; {ann['nprobes']} of {ann['partitions']} partitions probed, shortlist "
+            f"{ann['factor']} x k)"
+        )
     for path, reason in bad:
         print(f"  bad: {path}: {reason}")
     if "recall_at_10" in stats:
@@ -125,11 +133,37 @@ def cmd_stats(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_optimize(args: argparse.Namespace) -> int:
+    with _library(args, readonly=False) as lib:
+        settings = lib.optimize(dim=args.dim, force=args.force)
+    if args.json:
+        print(json.dumps(settings))
+        return 0
+    if settings["action"] == "skipped":
+        print(
+            f"no ANN index built: {settings['rows']} rows, and below {settings['min_rows']} a flat "
+            "search is as fast (table compacted; --force builds one anyway)"
+        )
+        return 0
+    print(
+        f"ANN index {settings['action']}: {settings['index_type']} on the {settings['dim']}-d "
+        f"prefix of {settings['rows']} rows, {settings['partitions']} partitions, "
+        f"{settings['nprobes']} probed, shortlist {settings['factor']} x k re-ranked at full size; "
+        f"use it with `search --dim {settings['dim']}`"
+    )
+    return 0
+
+
 def add_commands(sub: argparse._SubParsersAction) -> None:
     """Add ``index``, ``search``, ``dupes`` and ``library`` to the main parser's subcommands."""
 
     def common(sp: argparse.ArgumentParser) -> None:
-        sp.add_argument("--db", required=True, type=Path, help="library database file")
+        sp.add_argument(
+            "--db",
+            required=True,
+            help="library: a sqlite-vec file (sounds.db), or LanceDB: a folder ending in .lance "
+            "or a URI (s3://bucket/sounds.lance, gs://..., az://..., db://...)",
+        )
         sp.add_argument("--model", default=None, help="checkpoint folder or preset name")
         sp.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
         sp.add_argument("--json", action="store_true", help="print JSON for scripts")
@@ -214,3 +248,19 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         help="measure recall@10 of every shortlist size on this library",
     )
     st.set_defaults(func=cmd_stats)
+    op = actions.add_parser(
+        "optimize", help="build or refresh the ANN index of a LanceDB library (--db X.lance/URI)"
+    )
+    common(op)
+    op.add_argument(
+        "--dim",
+        type=int,
+        default=None,
+        help="shortlist size to index (default: the largest, 128 for wavlink-tiny; measured)",
+    )
+    op.add_argument(
+        "--force",
+        action="store_true",
+        help="build even below 50,000 rows; retrain even if the library has not doubled",
+    )
+    op.set_defaults(func=cmd_optimize)

@@ -15,7 +15,8 @@ from .dupes import duplicate_groups
 from .indexer import IndexReport, index_folders
 from .scan import library_path
 from .search import Hit, measure_recall, search_vector
-from .store import LibraryError, Store
+from .backends import create_store, db_location, log_path, open_store, store_exists
+from .store import LibraryError
 
 if TYPE_CHECKING:
     from .distributed import RayOptions
@@ -33,10 +34,13 @@ def model_fingerprint(model: WavLink) -> str:
 
 
 class Library:
-    """A sound library on disk (one SQLite file), built and searched with one model.
+    """A sound library (a sqlite-vec file, or a LanceDB folder or URI), built and searched with
+    one model.
 
     Args:
-        path: the database file; created on first use unless ``readonly``.
+        path: the database: a file (sqlite-vec), or a folder ending in ``.lance`` or a URI
+            (``s3://``, ``gs://``, ``az://``, ``db://``: LanceDB; see :mod:`.backends`); created
+            on first use unless ``readonly``.
         model: a loaded :class:`WavLink`, a checkpoint folder or a preset name. A library refuses
             a model other than the one it was built with.
         config: settings for a new library (segments, batches, shortlist quantisation); an
@@ -66,10 +70,10 @@ class Library:
             source = str(Path(source).resolve())  # a folder must still be found from elsewhere
         self.model = model
         self.source = source
-        self.path = Path(path)
+        self.path = db_location(path)
         self.fingerprint = model_fingerprint(model)
-        if not self.path.exists() and not readonly:
-            Store.create(
+        if not store_exists(self.path) and not readonly:
+            create_store(
                 self.path,
                 {
                     "embed_dim": model.config.embed_dim,
@@ -81,8 +85,8 @@ class Library:
                         "source": source,
                     },
                 },
-            )
-        self.store = Store(self.path, readonly=readonly)
+            ).close()
+        self.store = open_store(self.path, readonly=readonly)
         self.config = LibraryConfig.from_dict(self.store.meta["config"])
         built = self.store.meta["model"]
         if built["fingerprint"] != self.fingerprint:
@@ -114,7 +118,7 @@ class Library:
         self._writable()
         if isinstance(paths_or_dirs, (str, os.PathLike)):
             paths_or_dirs = [paths_or_dirs]
-        log_path = self.path.with_name(self.path.name + ".log")
+        log = log_path(self.path)
         if ray is None:
             return index_folders(
                 self.store,
@@ -122,7 +126,7 @@ class Library:
                 paths_or_dirs,
                 self.config,
                 progress=progress,
-                log_path=log_path,
+                log_path=log,
             )
         from .distributed import index_folders_ray
 
@@ -140,7 +144,7 @@ class Library:
             self.config,
             ray,
             progress=progress,
-            log_path=log_path,
+            log_path=log,
         )
 
     def remove(self, paths: Sequence[str | os.PathLike]) -> int:
@@ -166,7 +170,14 @@ class Library:
             vector = embed_text(self.model, [query])[0]
         else:
             vector = embed_audio(self.model, [query])[0]
-        return search_vector(self.store, vector, k, dim, self.config.shortlist_factor)
+        return search_vector(self.store, vector, k, dim, self._factor(dim))
+
+    def _factor(self, dim: int) -> int:
+        """Shortlist factor at ``dim``: an ANN index at that size brings its own (measured) one."""
+        ann = self.store.ann()
+        if ann and ann["dim"] == dim:
+            return max(self.config.shortlist_factor, int(ann["factor"]))
+        return self.config.shortlist_factor
 
     def similar(self, path: str | os.PathLike, k: int = 10, dim: int | None = None) -> list[Hit]:
         """Files that sound like ``path`` (itself left out); an indexed file is not re-embedded."""
@@ -175,7 +186,7 @@ class Library:
         vector = self.store.file_vector(resolved)
         if vector is None:
             vector = embed_audio(self.model, [Path(path)])[0]
-        hits = search_vector(self.store, vector, k + 1, dim, self.config.shortlist_factor)
+        hits = search_vector(self.store, vector, k + 1, dim, self._factor(dim))
         return [h for h in hits if h.path != resolved][:k]
 
     def duplicates(
@@ -188,6 +199,33 @@ class Library:
             min_signal: aligned log-mel correlation that confirms a candidate (0: embeddings only).
         """
         return duplicate_groups(self.store, threshold, min_signal, self.config.max_seconds)
+
+    def optimize(self, dim: int | None = None, force: bool = False) -> dict[str, Any]:
+        """Build the ANN index of a LanceDB library (or fold new rows into it), so searches at
+        its size answer in milliseconds at 1M rows (docs/library.md, "Which store when").
+
+        Args:
+            dim: the shortlist size to index (default: the largest below full size).
+            force: build even below 50,000 rows, and retrain even if the library has not
+                doubled since the last build.
+
+        Returns:
+            The index settings, with ``action``: ``built``, ``refreshed`` or ``skipped``
+            (a small library: flat search is as fast).
+
+        Raises:
+            LibraryError: a sqlite-vec library (it has no ANN index), or read-only.
+        """
+        from .lance_ann import optimize
+        from .lance_store import LanceStore
+
+        self._writable()
+        if not isinstance(self.store, LanceStore):
+            raise LibraryError(
+                f"{self.path} is a sqlite-vec library, which searches by brute force and has no "
+                "ANN index; index into a LanceDB library (--db NAME.lance or a URI) for one"
+            )
+        return optimize(self.store, dim, force)
 
     # ---- reporting ---------------------------------------------------------------------
 
@@ -204,6 +242,7 @@ class Library:
             "model": self.store.meta["model"],
             "sizes": list(self.store.dims),
             "config": self.config.to_dict(),
+            "ann": self.store.ann(),  # LanceDB's ANN index settings, if one was built
         }
         if recall and counts["rows"] > 1:
             vectors = self.store.sample_vectors(RECALL_SAMPLE)

@@ -66,6 +66,17 @@ class Row:
     vector: np.ndarray
 
 
+def read_meta(where: object, meta: dict[str, Any]) -> tuple[int, tuple[int, ...], str]:
+    """A library's full size, trained sizes and shortlist quantisation, once its schema version
+    is one this code reads (shared by both stores)."""
+    if meta.get("schema_version") != SCHEMA_VERSION:
+        raise LibraryError(
+            f"{where}: schema version {meta.get('schema_version')!r}, this code reads "
+            f"{SCHEMA_VERSION}"
+        )
+    return int(meta["embed_dim"]), tuple(meta["dims"]), meta["config"]["shortlist_quantization"]
+
+
 def _connect(path: Path, readonly: bool):
     import apsw
     import sqlite_vec
@@ -100,14 +111,7 @@ class Store:
             }
         except Exception as exc:
             raise LibraryError(f"{self.path}: not a WavLink library ({exc})") from exc
-        if self.meta.get("schema_version") != SCHEMA_VERSION:
-            raise LibraryError(
-                f"{self.path}: schema version {self.meta.get('schema_version')!r}, this code reads "
-                f"{SCHEMA_VERSION}"
-            )
-        self.embed_dim = int(self.meta["embed_dim"])
-        self.dims = tuple(self.meta["dims"])
-        self.quantization = self.meta["config"]["shortlist_quantization"]
+        self.embed_dim, self.dims, self.quantization = read_meta(self.path, self.meta)
 
     @classmethod
     def create(cls, path: str | os.PathLike, meta: dict[str, Any]) -> Store:
@@ -224,6 +228,10 @@ class Store:
         return n
 
     # ---- search ------------------------------------------------------------------------
+
+    def ann(self) -> None:
+        """sqlite-vec has no ANN index (the LanceDB store's counterpart returns its settings)."""
+        return None
 
     def knn(self, query: np.ndarray, k: int, dim: int) -> list[tuple[int, float]]:
         """``(row id, distance)`` of the ``k`` nearest rows to a full-size ``query`` at size ``dim``

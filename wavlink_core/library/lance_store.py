@@ -1,0 +1,473 @@
+"""The library in LanceDB: a folder or an object-store URI (``s3://``, ``gs://``, ``az://``, ...)
+or LanceDB Cloud (``db://``), with an optional ANN index for libraries of 100k+ rows.
+
+Same methods as :class:`~.store.Store`, so indexing, search, duplicates and stats run unchanged.
+Three tables:
+
+- ``rows``: one row per whole file and per segment, each carrying its file's record (size, mtime,
+  SHA-256, duration), the full-size vector and every smaller trained size as a re-normalised
+  float32 prefix (``s128``, ``s64``, ...). The whole-file row (``seq = 0``) *is* the file's record.
+- ``bad``: files that could not be embedded, with the reason.
+- ``meta``: the model fingerprint, sizes, settings and the ANN index settings.
+
+LanceDB commits each table on its own, so the "nothing lost, nothing duplicated" guarantee comes
+from the layout rather than a transaction: a file's rows (its record included) are written by one
+``merge_insert`` keyed on a row id derived from ``(path, seq)``, which in the same commit deletes
+the rows an earlier version of that path had. Then the bad-file records of the batch are written.
+A kill between the two commits leaves a file either committed with all its rows, or not at all
+(it is redone), plus at worst a stale bad record for a path that now has rows; rows win, and the
+stale record is dropped the next time the library is opened for writing.
+
+Shortlist quantisation is the ANN index's own (IVF partitions of a prefix, :mod:`.lance_ann`),
+so the stored prefixes are float32 whatever ``--quantization`` says.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+
+from ..matryoshka import truncate_np
+from .store import SCHEMA_VERSION, FileState, IndexedFile, LibraryError, Row, read_meta
+
+# Schemes lancedb opens itself; anything else given to --db is a local path.
+URI_SCHEMES = ("s3://", "s3+ddb://", "gs://", "az://", "abfss://", "file://", "db://", "memory://")
+_IN_CHUNK = 1000  # paths per `IN (...)` filter
+
+
+def is_lance_uri(db: str | os.PathLike) -> bool:
+    """True when ``db`` names a LanceDB library: a URI or a path ending in ``.lance``."""
+    text = str(db)
+    return text.startswith(URI_SCHEMES) or text.rstrip("/").endswith(".lance")
+
+
+def row_id(path: str, seq: int) -> int:
+    """A stable 63-bit id of a file's ``seq``-th row: the same file always gets the same ids, so a
+    rewritten file replaces its rows instead of adding to them."""
+    digest = hashlib.blake2b(f"{path}\0{seq}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") >> 1
+
+
+def _quote(values: Sequence[str]) -> str:
+    return ", ".join("'" + v.replace("'", "''") + "'" for v in values)
+
+
+def _in(column: str, values: Sequence[str]) -> list[str]:
+    """SQL filters ``column IN (...)`` over chunks of ``values`` (an empty list gives none)."""
+    return [
+        f"{column} IN ({_quote(values[i : i + _IN_CHUNK])})"
+        for i in range(0, len(values), _IN_CHUNK)
+    ]
+
+
+def _matrix(column) -> np.ndarray:
+    """A fixed-size-list Arrow column as an (N, D) float32 array."""
+    column = column.combine_chunks() if hasattr(column, "combine_chunks") else column
+    width = column.type.list_size
+    return column.flatten().to_numpy(zero_copy_only=False).reshape(-1, width).astype(np.float32)
+
+
+def _connect(uri: str, storage_options: dict[str, str] | None):
+    import lancedb
+
+    return lancedb.connect(uri, storage_options=storage_options or None)
+
+
+def table_names(db) -> set[str]:
+    """The tables of a lancedb connection (all pages)."""
+    names, token = set(), None
+    while True:
+        page = db.list_tables(page_token=token)
+        names |= set(page.tables)
+        token = page.page_token
+        if not token:
+            return names
+
+
+class LanceStore:
+    """An open LanceDB library (see the module docstring for the layout).
+
+    Args:
+        uri: a local folder (ending in ``.lance``) or a URI lancedb opens.
+        readonly: refuse every write.
+        storage_options: passed to ``lancedb.connect`` (object-store endpoint, keys, region);
+            by default lancedb reads them from the usual environment variables.
+    """
+
+    def __init__(
+        self,
+        uri: str | os.PathLike,
+        *,
+        readonly: bool = False,
+        storage_options: dict[str, str] | None = None,
+    ):
+        self.path = str(uri)
+        self.readonly = readonly
+        self.db = _connect(self.path, storage_options)
+        names = table_names(self.db)
+        if not {"meta", "rows", "bad"} <= names:
+            raise LibraryError(
+                f"{self.path}: no library here (build one with `index DIR --db {self.path}`)"
+                if not names
+                else f"{self.path}: not a WavLink library (tables {sorted(names)})"
+            )
+        self.rows_t = self.db.open_table("rows")
+        self.bad_t = self.db.open_table("bad")
+        self.meta_t = self.db.open_table("meta")
+        self.meta = {
+            r["key"]: json.loads(r["value"]) for r in self.meta_t.to_arrow().to_pylist()
+        }
+        self.embed_dim, self.dims, self.quantization = read_meta(self.path, self.meta)
+        self._fetched: dict[int, Row] = {}  # the last knn's rows, so the re-rank reads nothing
+        if not readonly:
+            self._drop_stale_bad()
+
+    @classmethod
+    def create(
+        cls,
+        uri: str | os.PathLike,
+        meta: dict[str, Any],
+        *,
+        storage_options: dict[str, str] | None = None,
+    ) -> LanceStore:
+        """A new, empty library at ``uri``; ``meta`` holds ``embed_dim``, ``dims``, ``config``."""
+        import pyarrow as pa
+
+        uri = str(uri)
+        db = _connect(uri, storage_options)
+        names = table_names(db)
+        if "meta" in names or names - {"rows", "bad"}:
+            raise LibraryError(f"{uri}: already exists")
+        for name in names:  # left by a creation killed before its last step: start again
+            db.drop_table(name)
+        D = int(meta["embed_dim"])
+        config = {**meta["config"], "shortlist_quantization": "float32"}  # see module docstring
+        fields = [
+            ("id", pa.int64()),
+            ("path", pa.string()),
+            ("seq", pa.int32()),
+            ("start", pa.float64()),
+            ("end", pa.float64()),
+            ("size", pa.int64()),
+            ("mtime_ns", pa.int64()),
+            ("sha256", pa.string()),
+            ("duration", pa.float64()),
+            ("full", pa.list_(pa.float32(), D)),
+        ] + [(f"s{d}", pa.list_(pa.float32(), d)) for d in meta["dims"] if d < D]
+        db.create_table("rows", schema=pa.schema(fields))
+        db.create_table(
+            "bad",
+            schema=pa.schema(
+                [
+                    ("path", pa.string()),
+                    ("size", pa.int64()),
+                    ("mtime_ns", pa.int64()),
+                    ("reason", pa.string()),
+                ]
+            ),
+        )
+        # Written last: a library whose creation was killed has no meta and is refused on open.
+        values = {**meta, "config": config, "schema_version": SCHEMA_VERSION}
+        db.create_table(
+            "meta",
+            data=pa.table(
+                {
+                    "key": list(values),
+                    "value": [json.dumps(v) for v in values.values()],
+                }
+            ),
+        )
+        return cls(uri, storage_options=storage_options)
+
+    # ---- files -------------------------------------------------------------------------
+
+    def file_states(self) -> dict[str, FileState]:
+        """Every known file (good and bad) by path."""
+        states = {
+            r["path"]: FileState(r["size"], r["mtime_ns"], "bad")
+            for r in self.bad_t.to_arrow().select(["path", "size", "mtime_ns"]).to_pylist()
+        }
+        for r in self._scan(["path", "size", "mtime_ns"], "seq = 0"):
+            states[r["path"]] = FileState(r["size"], r["mtime_ns"], "ok")  # rows win: see above
+        return states
+
+    def write_batch(
+        self, done: Sequence[IndexedFile], bad: Sequence[tuple[str, int, int, str]]
+    ) -> None:
+        """Store embedded files and bad files ``(path, size, mtime_ns, reason)``, replacing what
+        an earlier version of the same path had: one commit for the rows, then one for the bad
+        records (the module docstring says why a kill between them loses nothing)."""
+        self.writable()
+        done_paths, bad_paths = [f.path for f in done], [b[0] for b in bad]
+        if done:
+            stale = " OR ".join(_in("path", done_paths + bad_paths))
+            (
+                self.rows_t.merge_insert("id")
+                .when_matched_update_all()
+                .when_not_matched_insert_all()
+                .when_not_matched_by_source_delete(stale)
+                .execute(self._arrow(done))
+            )
+        elif bad:
+            self._delete_where(self.rows_t, bad_paths)
+        if bad:
+            import pyarrow as pa
+
+            records = pa.table(
+                {
+                    "path": bad_paths,
+                    "size": pa.array([b[1] for b in bad], pa.int64()),
+                    "mtime_ns": pa.array([b[2] for b in bad], pa.int64()),
+                    "reason": [b[3] for b in bad],
+                }
+            )
+            builder = self.bad_t.merge_insert("path").when_matched_update_all()
+            builder = builder.when_not_matched_insert_all()
+            if done_paths:
+                builder = builder.when_not_matched_by_source_delete(
+                    " OR ".join(_in("path", done_paths))
+                )
+            builder.execute(records)
+        elif done_paths and self.bad_t.count_rows():
+            self._delete_where(self.bad_t, done_paths)
+
+    def _arrow(self, done: Sequence[IndexedFile]):
+        import pyarrow as pa
+
+        cols: dict[str, list] = {
+            k: [] for k in ("id", "path", "seq", "start", "end", "size", "mtime_ns", "sha256")
+        }
+        cols["duration"] = []
+        vectors = []
+        for f in done:
+            for seq, (start, end) in enumerate(f.spans):
+                for key, value in zip(
+                    cols,
+                    (
+                        row_id(f.path, seq),
+                        f.path,
+                        seq,
+                        start,
+                        end,
+                        f.size,
+                        f.mtime_ns,
+                        f.sha256,
+                        f.duration,
+                    ),
+                ):
+                    cols[key].append(value)
+            vectors.append(np.asarray(f.vectors, np.float32))
+        full = np.concatenate(vectors)
+        schema = self.rows_t.schema
+        arrays = [pa.array(cols[name], schema.field(name).type) for name in cols]
+        arrays.append(self._vectors(full))
+        names = list(cols) + ["full"]
+        for d in self.dims:
+            if d < self.embed_dim:
+                arrays.append(self._vectors(truncate_np(full, d)))
+                names.append(f"s{d}")
+        return pa.Table.from_arrays(arrays, names=names)
+
+    @staticmethod
+    def _vectors(matrix: np.ndarray):
+        import pyarrow as pa
+
+        matrix = np.ascontiguousarray(matrix, np.float32)
+        return pa.FixedSizeListArray.from_arrays(pa.array(matrix.reshape(-1)), matrix.shape[1])
+
+    def remove(self, paths: Sequence[str]) -> int:
+        """Drop files (and their rows); returns how many were known."""
+        self.writable()
+        paths = list(paths)
+        if not paths:
+            return 0
+        known = sum(
+            self.rows_t.count_rows(f"seq = 0 AND ({f})") + self.bad_t.count_rows(f)
+            for f in _in("path", paths)
+        )
+        self._delete_where(self.rows_t, paths)
+        self._delete_where(self.bad_t, paths)
+        return known
+
+    @staticmethod
+    def _delete_where(table, paths: Sequence[str]) -> None:
+        for where in _in("path", list(paths)):
+            table.delete(where)
+
+    def _drop_stale_bad(self) -> None:
+        """Bad records of paths that have rows: left by a kill between a batch's two commits."""
+        bad = self.bad_t.to_arrow()["path"].to_pylist()
+        if not bad:
+            return
+        stale = [
+            r["path"]
+            for f in _in("path", bad)
+            for r in self._scan(["path"], f"seq = 0 AND ({f})")
+        ]
+        if stale:
+            self._delete_where(self.bad_t, stale)
+
+    def writable(self) -> None:
+        """Raise unless the library was opened for writing."""
+        if self.readonly:
+            raise LibraryError(f"{self.path} is open read-only: it cannot be changed")
+
+    # ---- search ------------------------------------------------------------------------
+
+    def ann(self) -> dict[str, Any] | None:
+        """The ANN index settings (``dim``, ``nprobes``, ``factor``, ``index_type``, ``rows``;
+        see :mod:`.lance_ann`), or None."""
+        return self.meta.get("ann")
+
+    def knn(self, query: np.ndarray, k: int, dim: int) -> list[tuple[int, float]]:
+        """``(row id, cosine distance)`` of the ``k`` nearest rows to a full-size ``query`` at
+        size ``dim``: exact at full size; at a smaller size through the ANN index when one
+        was built for that size (:func:`.lance_ann.build_ann`), else a flat scan of the stored
+        prefix."""
+        if dim == self.embed_dim:
+            column, vector = "full", np.asarray(query, np.float32)
+        else:
+            column, vector = f"s{dim}", truncate_np(query[None, :dim], dim)[0]
+        search = (
+            self.rows_t.search(vector, vector_column_name=column)
+            .distance_type("cosine")
+            .limit(int(k))
+            .select(["id", "path", "start", "end", "full", "_distance"])
+        )
+        ann = self.ann()
+        if ann and ann["dim"] == dim and dim != self.embed_dim:
+            search = search.nprobes(int(ann["nprobes"]))
+        else:
+            search = search.bypass_vector_index()
+        found = search.to_arrow()
+        full = _matrix(found["full"])
+        ids = found["id"].to_pylist()
+        self._fetched = {
+            i: Row(i, p, s, e, v)
+            for i, p, s, e, v in zip(
+                ids,
+                found["path"].to_pylist(),
+                found["start"].to_pylist(),
+                found["end"].to_pylist(),
+                full,
+            )
+        }
+        return list(zip(ids, found["_distance"].to_pylist()))
+
+    def set_meta(self, key: str, value: Any) -> None:
+        """Record ``key`` in the ``meta`` table (one commit) and in ``self.meta``."""
+        import pyarrow as pa
+
+        record = pa.table({"key": [key], "value": [json.dumps(value)]})
+        (
+            self.meta_t.merge_insert("key")
+            .when_matched_update_all()
+            .when_not_matched_insert_all()
+            .execute(record)
+        )
+        self.meta[key] = value
+
+    def rows(self, ids: Sequence[int]) -> list[Row]:
+        """Stored rows with their full-size vectors, in the order of ``ids``."""
+        if not ids:
+            return []
+        found = dict(self._fetched) if all(i in self._fetched for i in ids) else {}
+        if not found:
+            for start in range(0, len(ids), _IN_CHUNK):
+                chunk = ", ".join(str(int(i)) for i in ids[start : start + _IN_CHUNK])
+                for row in self._rows_where(f"id IN ({chunk})"):
+                    found[row.id] = row
+        return [found[i] for i in ids if i in found]
+
+    def _rows_where(self, where: str) -> list[Row]:
+        table = (
+            self.rows_t.search().where(where).select(["id", "path", "start", "end", "full"])
+        ).to_arrow()
+        full = _matrix(table["full"])
+        return [
+            Row(i, p, s, e, v)
+            for i, p, s, e, v in zip(
+                table["id"].to_pylist(),
+                table["path"].to_pylist(),
+                table["start"].to_pylist(),
+                table["end"].to_pylist(),
+                full,
+            )
+        ]
+
+    def _scan(self, columns: list[str], where: str | None = None) -> Iterator[dict]:
+        query = self.rows_t.search().select(columns)
+        if where:
+            query = query.where(where)
+        for batch in query.to_batches(8192):
+            yield from batch.select(columns).to_pylist()
+
+    def whole_rows(self, batch: int = 4096) -> Iterator[list[Row]]:
+        """Every file's whole-file row, in batches (ordered by path)."""
+        paths = sorted(r["path"] for r in self._scan(["path"], "seq = 0"))
+        for start in range(0, len(paths), batch):
+            chunk = paths[start : start + batch]
+            found = {
+                r.path: r
+                for f in _in("path", chunk)
+                for r in self._rows_where(f"seq = 0 AND ({f})")
+            }
+            yield [found[p] for p in chunk if p in found]
+
+    def file_vector(self, path: str) -> np.ndarray | None:
+        """The whole-file vector of an indexed file, or None."""
+        found = self._rows_where(f"seq = 0 AND path = {_quote([path])}")
+        return found[0].vector if found else None
+
+    def sample_vectors(self, n: int) -> np.ndarray:
+        """Up to ``n`` full-size row vectors, spread evenly over the library."""
+        total = self.rows_t.count_rows()
+        if not total:
+            return np.zeros((0, self.embed_dim), np.float32)
+        offsets = list(range(0, total, max(1, total // n)))[:n]
+        return _matrix(self.rows_t.take_offsets(offsets).select(["full"]).to_arrow()["full"])
+
+    def vector_bytes(self) -> int:
+        """Bytes of vector data per row: the full-size vector plus the float32 prefixes."""
+        return 4 * (self.embed_dim + sum(d for d in self.dims if d < self.embed_dim))
+
+    def sha256_groups(self) -> list[list[str]]:
+        """Paths of files whose contents are byte-identical (renamed or copied)."""
+        groups: dict[str, list[str]] = {}
+        for r in self._scan(["sha256", "path"], "seq = 0"):
+            groups.setdefault(r["sha256"], []).append(r["path"])
+        return sorted(sorted(g) for g in groups.values() if len(g) > 1)
+
+    def counts(self) -> dict[str, Any]:
+        """Files, bad files, rows, segment rows and hours of audio."""
+        rows = self.rows_t.count_rows()
+        seconds = sum(r["duration"] for r in self._scan(["duration"], "seq = 0"))
+        files = self.rows_t.count_rows("seq = 0")
+        return {
+            "files": files,
+            "bad_files": self.bad_t.count_rows(),
+            "rows": rows,
+            "segment_rows": rows - files,
+            "hours": seconds / 3600.0,
+        }
+
+    def bad_files(self) -> list[tuple[str, str]]:
+        return sorted(
+            (r["path"], r["reason"])
+            for r in self.bad_t.to_arrow().select(["path", "reason"]).to_pylist()
+        )
+
+    def disk_bytes(self) -> int:
+        """Bytes of the tables' data and index files (from their manifests, so object storage
+        is measured too; old versions that `optimize` has not cleaned up are not counted)."""
+        return sum(t.stats()["total_bytes"] for t in (self.rows_t, self.bad_t, self.meta_t))
+
+    def close(self) -> None:
+        self._fetched = {}
+
+
