@@ -23,16 +23,7 @@ from .gallery import Gallery, load_gallery, pick
 from .library_search import gallery_source, served_source
 from .session_library import SessionLibraries
 
-CLASSIFY_EXAMPLES = (
-    "dog",
-    "cello",
-    "rain",
-    "car horn",
-    "rooster",
-    "helicopter",
-    "sheep",
-    "thunder",
-)
+CLASSIFY_EXAMPLES = ("dog", "cello", "rain", "car horn", "rooster", "helicopter", "sheep", "thunder")
 CSS = (
     "#classify-result h3 {margin: 0.2em 0;} "
     ".banner-untrained {border-left: 4px solid #E45756; padding-left: 8px;} "
@@ -100,7 +91,9 @@ def build_demo(
             )
         with gr.Tabs():
             with gr.Tab("Classify", id="classify"):
-                cls = tab_classify.build(engine, pick(engine.gallery, CLASSIFY_EXAMPLES), downloads)
+                cls = tab_classify.build(
+                    engine, pick(engine.gallery, CLASSIFY_EXAMPLES), downloads
+                )
             with gr.Tab("Match", id="match"):
                 tab_match.build(engine, downloads)
             with gr.Tab("Explore", id="explore") as explore:

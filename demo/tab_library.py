@@ -42,7 +42,7 @@ def size_note(shared: Source, mine: Source | None, dim: int, full: int) -> str:
         parts.append(f"{source.label} {recall} ({f['rows']:,} rows{whole})")
     return (
         f"{head}  \nRecall@10 against exact full-size search, measured on the libraries searched "
-        f"(`Library.stats(recall=True)`): {'; '.join(parts)}."
+        f"(their own rows as queries): {'; '.join(parts)}."
     )
 
 
@@ -81,6 +81,7 @@ def build(engine, downloads, shared: Source, sessions: SessionLibraries) -> None
         label="Results (select a row to play it)",
         interactive=False,
         wrap=True,
+        column_widths=["9%", "37%", "16%", "14%", "12%", "12%"],
         elem_id="library-results",
     )
     with gr.Row():
@@ -161,7 +162,7 @@ def build(engine, downloads, shared: Source, sessions: SessionLibraries) -> None
 
     @guard
     def play_selected(found: list[Result], evt: gr.SelectData):
-        return excerpt(evt.index[0] + 1, found)
+        return *excerpt(evt.index[0] + 1, found), evt.index[0] + 1
 
     @guard
     def add(paths, state, size):
@@ -200,8 +201,8 @@ def build(engine, downloads, shared: Source, sessions: SessionLibraries) -> None
     show_failure(event, search_example, *on_fail)
     event = play_btn.click(play, [rank, hits], [player, playing], api_name="library_play")
     show_failure(event, play, [playing, player], (None,))
-    event = results.select(play_selected, [hits], [player, playing], api_visibility="private")
-    show_failure(event, play_selected, [playing, player], (None,))
+    event = results.select(play_selected, [hits], [player, playing, rank], api_visibility="private")
+    show_failure(event, play_selected, [playing, player, rank], (None, gr.skip()))
     event = add_btn.click(
         add, [files, mine, dim], [mine, mine_status, size_info], api_name="library_add"
     )
