@@ -17,6 +17,7 @@ from .library_search import Result, Source, cut_excerpt, search, size_facts
 from .session_library import MAX_FILES, MAX_SECONDS, SessionLibraries
 
 HEADERS = ["rank", "file", "source", "score", "start s", "end s"]
+MAX_K = 50
 
 
 def size_note(shared: Source, mine: Source | None, dim: int, full: int) -> str:
@@ -61,7 +62,7 @@ def build(engine, downloads, shared: Source, sessions: SessionLibraries) -> None
         dim = gr.Radio(
             list(engine.dims), value=full, label="Matryoshka size", elem_id="library-dim"
         )
-        k = gr.Slider(1, 50, value=10, step=1, label="Results", elem_id="library-k")
+        k = gr.Slider(1, MAX_K, value=10, step=1, label="Results", elem_id="library-k")
     size_info = gr.Markdown(size_note(shared, None, full, full), elem_id="library-size-info")
     with gr.Row():
         with gr.Column():
@@ -188,7 +189,8 @@ def build(engine, downloads, shared: Source, sessions: SessionLibraries) -> None
 
     search_ins = [k, dim, mine]
     search_outs = [results, status, hits, player, playing]
-    on_fail = ([status, results, player, playing], (None, None, ""))
+    # A failed search clears the old results, also the ones "Play" would cut.
+    on_fail = ([status, results, player, playing, hits], (None, None, "", []))
     event = text_btn.click(
         search_text, [query] + search_ins, search_outs, api_name="library_search"
     )

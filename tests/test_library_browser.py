@@ -9,22 +9,21 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 import time
-from pathlib import Path
-from urllib.parse import urlparse
 
 import numpy as np
 import pytest
 import soundfile as sf
 
-CHROMIUM = "/usr/bin/chromium"
+sync_api = pytest.importorskip("playwright.sync_api")
+import test_demo_browser as browser  # noqa: E402
+
+CHROMIUM, OUT = browser.CHROMIUM, browser.OUT
+page = browser.page  # the other browser tests' chromium page (its requests and errors logged)
+
 pytestmark = pytest.mark.skipif(
     not os.path.exists(CHROMIUM), reason="needs Debian's chromium (apt-get install chromium)"
 )
-sync_api = pytest.importorskip("playwright.sync_api")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync"]
-OUT = Path(__file__).resolve().parents[1] / "test-output"
 HOSTILE = "[x](evil.example) _em_ ~~s~~.wav"
 
 
@@ -50,30 +49,6 @@ def served_app(test_model, tmp_path_factory, serve_demo, noise_library):
     url, demo = _serve(serve_demo, tmp_path_factory, test_model, library=db)
     yield url, demo
     demo.close()
-
-
-@pytest.fixture(scope="module")
-def page():
-    with sync_api.sync_playwright() as p:
-        ctx = p.chromium.launch_persistent_context(
-            tempfile.mkdtemp(),
-            executable_path=CHROMIUM,
-            headless=True,
-            args=ARGS,
-            viewport={"width": 1400, "height": 900},
-        )
-        pg = ctx.new_page()
-        pg.hosts, pg.errors = set(), []
-        pg.on(
-            "request",
-            lambda r: (
-                urlparse(r.url).scheme in ("http", "https", "ws", "wss")
-                and pg.hosts.add(urlparse(r.url).hostname)
-            ),
-        )
-        pg.on("pageerror", lambda e: pg.errors.append(str(e)))
-        yield pg
-        ctx.close()
 
 
 @pytest.fixture(scope="module")

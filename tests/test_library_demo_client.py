@@ -105,6 +105,8 @@ def test_each_size_states_its_bytes_and_measured_recall(app):
         assert len(table["data"]) == 3
     with pytest.raises(AppError, match="not in the list of choices"):
         search(c, "rain", 3, 7)
+    with pytest.raises(AppError, match="500 is greater than maximum value 50"):  # the slider's
+        search(c, "rain", 500, demo.engine.full)
 
 
 def test_session_library_takes_good_uploads_lists_bad_ones_and_finds_the_moment(app, uploads):
