@@ -157,3 +157,27 @@ def test_served_library_sizes_show_bytes_and_measured_recall_in_browser(served_a
     _audio(page, "src && d > 0")
     page.screenshot(path=str(OUT / "library_served_sizes.png"), full_page=True)
     assert not page.errors, page.errors
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(browser._bundled_trained() is None, reason="no trained model bundled")
+def test_trained_model_finds_the_gallery_dogs_in_browser(page, serve_demo):
+    """With the shipped weights, 'a dog barking' over the gallery library ranks the gallery's dog
+    clips first (the gallery shares sources with the training corpus: an end-to-end check of the
+    tab with real weights, not a measure of quality)."""
+    from demo import build_demo
+    from wavlink_core import load_pretrained
+
+    model_dir = browser._bundled_trained()
+    demo = build_demo(load_pretrained(model_dir), model_dir=model_dir, warm=False)
+    try:
+        _open_library(page, serve_demo(demo))
+        page.locator("#library-query textarea").fill("a dog barking")
+        page.locator("#library-text-btn").click()
+        sync_api.expect(page.locator("#library-playing")).to_contain_text("Plays", timeout=60_000)
+        cells = page.locator("#library-results [role=gridcell]").all_inner_texts()
+        assert cells[1].startswith("dog_") and cells[7].startswith("dog_"), cells[:12]
+        _audio(page, "src && d > 0")
+        page.screenshot(path=str(OUT / "library_trained.png"), full_page=True)
+    finally:
+        demo.close()
