@@ -11,9 +11,11 @@ a display name (a file name, or the last folder and the file name) for the page.
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import logging
 import os
+import shutil
 import tempfile
 import threading
 from collections.abc import Callable, Sequence
@@ -103,9 +105,17 @@ def gallery_source(model, gallery: Gallery) -> Source:
         except OSError as e:  # a read-only home still runs, with a library that goes at exit
             log.warning("cannot cache the gallery library: %s", e)
             folder = tempfile.mkdtemp(prefix="wavlink-gallery-library-")
+            atexit.register(shutil.rmtree, folder, True)
             path = Path(folder) / "gallery.db"
             _build(model, gallery.paths, path)
-    return Source("gallery", Library(path, model, readonly=True), file_name)
+    try:
+        library = Library(path, model, readonly=True)
+    except LibraryError as e:  # a cache left by another version of the library: build it anew
+        log.warning("rebuilding the cached gallery library: %s", e)
+        path.unlink()
+        _build(model, gallery.paths, path)
+        library = Library(path, model, readonly=True)
+    return Source("gallery", library, file_name)
 
 
 def _build(model, paths: Sequence[str], path: Path) -> None:

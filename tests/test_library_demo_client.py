@@ -259,3 +259,17 @@ def test_app_py_refuses_a_missing_library_with_the_core_message(tmp_path):
     assert run.returncode == 2
     assert "error: --library:" in run.stderr and "x.db: no library here" in run.stderr
     assert "Traceback" not in run.stderr
+
+
+def test_a_stale_gallery_library_in_the_cache_is_rebuilt(test_model, tmp_path, monkeypatch):
+    from demo.library_search import gallery_source
+
+    monkeypatch.setenv("WAVLINK_CACHE", str(tmp_path))
+    gallery = load_gallery(limit=3)
+    built = gallery_source(test_model, gallery)
+    assert built.stats["files"] == 3
+    (cached,) = tmp_path.glob("gallery-library-*.db")
+    built.library.close()
+    cached.write_bytes(b"left by another version")
+    again = gallery_source(test_model, gallery)
+    assert again.stats["files"] == 3 and again.library.path == cached
