@@ -30,7 +30,7 @@ CSS = (
     # About's tables: numbers such as 3,780 must not break inside a narrow column.
     "#about-card td, #about-card th {overflow-wrap: normal; word-break: keep-all; hyphens: none;} "
     "#match-heat .js-plotly-plot {overflow-x: auto;} "
-    # Phone: five short tabs fit in 390 px when their padding shrinks, instead of a '⋯' menu.
+    # Phone: six short tabs fit in 390 px when their padding shrinks, instead of a '⋯' menu.
     "@media (max-width: 520px) {.tab-wrapper .tab-container button {padding: 4px 7px !important; "
     "font-size: 14px !important; min-width: 0 !important;}}"
 )

@@ -71,23 +71,21 @@ class SessionLibraries:
             good, failed = each(paths, _probe)
             names, seconds = dict(state["names"]), float(state["seconds"])
             (folder / "clips").mkdir(exist_ok=True)
-            copies, added = [], []
+            copies = []
             for path, duration in good:
                 name = Path(path).name
-                if len(names) + len(copies) >= MAX_FILES or seconds + duration > MAX_SECONDS:
+                if len(names) >= MAX_FILES or seconds + duration > MAX_SECONDS:
                     failed.append(
                         f"{name} was not added: your library holds at most {MAX_FILES} files and "
                         f"{MAX_SECONDS / 60:.0f} minutes of audio per session "
-                        f"({len(names) + len(copies)} files, {seconds / 60:.1f} minutes now)."
+                        f"({len(names)} files, {seconds / 60:.1f} minutes now)."
                     )
                     continue
                 # Stored under a number: the visitor's name is only ever shown, never a path.
-                copy = (
-                    folder / "clips" / f"{len(names) + len(copies):03d}{Path(name).suffix.lower()}"
-                )
+                number = sum(1 for _ in (folder / "clips").iterdir())
+                copy = folder / "clips" / f"{number:03d}{Path(name).suffix.lower()}"
                 shutil.copyfile(path, copy)
                 copies.append(str(copy))
-                added.append(name)
                 names[str(copy)] = name
                 seconds += duration
             if copies:
@@ -99,7 +97,7 @@ class SessionLibraries:
             else:
                 stats = state["stats"]
         new = {"dir": str(folder), "names": names, "seconds": seconds, "stats": stats}
-        return new, added, failed
+        return new, [names[c] for c in copies if c in names], failed
 
     @contextlib.contextmanager
     def source(self, state: dict | None) -> Iterator[Source | None]:

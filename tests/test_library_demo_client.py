@@ -273,3 +273,28 @@ def test_a_stale_gallery_library_in_the_cache_is_rebuilt(test_model, tmp_path, m
     cached.write_bytes(b"left by another version")
     again = gallery_source(test_model, gallery)
     assert again.stats["files"] == 3 and again.library.path == cached
+
+
+def test_a_session_library_is_capped_in_files_and_seconds(test_model, uploads, monkeypatch):
+    from demo import session_library
+    from demo.session_library import SessionLibraries
+
+    sessions = SessionLibraries(test_model)
+    monkeypatch.setattr(session_library, "MAX_FILES", 2)
+    clips = [str(uploads / n) for n in ("chirp.wav", HOSTILE, "excerpt.wav")]
+    state, added, failed = sessions.add(None, clips)
+    assert added == ["chirp.wav", HOSTILE] and len(state["names"]) == 2
+    assert failed == [
+        "excerpt.wav was not added: your library holds at most 2 files and 20 minutes of "
+        "audio per session (2 files, 0.1 minutes now)."
+    ]
+    monkeypatch.setattr(session_library, "MAX_FILES", 64)
+    monkeypatch.setattr(session_library, "MAX_SECONDS", 15.0)  # 4 s held; 10 s more fit, 20 not
+    state, added, failed = sessions.add(
+        state, [str(uploads / "excerpt.wav"), str(uploads / "field_recording.wav")]
+    )
+    assert added == ["excerpt.wav"] and "field_recording.wav was not added" in failed[0]
+    with sessions.source(state) as own:
+        assert own.stats["files"] == 3
+    sessions.close()
+    assert not sessions.root.exists()
