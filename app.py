@@ -28,6 +28,13 @@ def main() -> None:
         help="a second checkpoint on another audio backbone (e.g. Whisper-AuT) for the Explore tab's "
         "switch (default: the bundled one when --model is the bundled model; 'none' turns it off)",
     )
+    ap.add_argument(
+        "--library",
+        default=None,
+        metavar="DB",
+        help="a sound library built with `python -m wavlink_core index DIR --db DB` and the same "
+        "--model: the Library tab searches it, read-only, instead of the gallery",
+    )
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", 7860)))
     ap.add_argument("--share", action="store_true", help="public gradio.live link (needs internet)")
@@ -42,6 +49,7 @@ def main() -> None:
     )  # 1 per request: 2-core boxes get 7x slower with 2 when anything else runs
 
     from demo import LAUNCH_KWARGS, build_demo
+    from wavlink_core.library import LibraryError
 
     model = load_pretrained(args.model)
     folder = model_dir(args.model)
@@ -50,9 +58,11 @@ def main() -> None:
     if other is None and folder and shipped and folder.resolve() == shipped.resolve():
         other = default_compare_model()
     compare = load_pretrained(other) if other and other != "none" else None
-    build_demo(model, model_dir=folder, compare_model=compare).launch(
-        server_name=args.host, server_port=args.port, share=args.share, **LAUNCH_KWARGS
-    )
+    try:
+        demo = build_demo(model, model_dir=folder, compare_model=compare, library=args.library)
+    except LibraryError as e:  # missing, not a library, or built with another model
+        ap.exit(2, f"error: --library: {e}\n")
+    demo.launch(server_name=args.host, server_port=args.port, share=args.share, **LAUNCH_KWARGS)
 
 
 if __name__ == "__main__":

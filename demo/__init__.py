@@ -6,11 +6,22 @@ from pathlib import Path
 
 import gradio as gr
 
-from . import cache_cleaning, tab_about, tab_classify, tab_explore, tab_match, tab_sizes, views
+from . import (
+    cache_cleaning,
+    tab_about,
+    tab_classify,
+    tab_explore,
+    tab_library,
+    tab_match,
+    tab_sizes,
+    views,
+)
 from .downloads import Downloads
 from .engine import Engine
 from .errors import UPLOAD_LIMIT
 from .gallery import Gallery, load_gallery, pick
+from .library_search import gallery_source, served_source
+from .session_library import SessionLibraries
 
 CLASSIFY_EXAMPLES = ("dog", "cello", "rain", "car horn", "rooster", "helicopter", "sheep", "thunder")
 CSS = (
@@ -19,7 +30,7 @@ CSS = (
     # About's tables: numbers such as 3,780 must not break inside a narrow column.
     "#about-card td, #about-card th {overflow-wrap: normal; word-break: keep-all; hyphens: none;} "
     "#match-heat .js-plotly-plot {overflow-x: auto;} "
-    # Phone: five short tabs fit in 390 px when their padding shrinks, instead of a '⋯' menu.
+    # Phone: six short tabs fit in 390 px when their padding shrinks, instead of a '⋯' menu.
     "@media (max-width: 520px) {.tab-wrapper .tab-container button {padding: 4px 7px !important; "
     "font-size: 14px !important; min-width: 0 !important;}}"
 )
@@ -37,13 +48,21 @@ def build_demo(
     warm: bool = True,
     compare_model=None,
     delete_cache: tuple[int, int] | None = DELETE_CACHE,
+    library: str | Path | None = None,
 ) -> gr.Blocks:
     """The app for ``model``; ``gallery`` defaults to assets/gallery, ``model_dir`` is the checkpoint folder
     (for eval_results.json and MODEL_CARD.md). ``compare_model``: a second model of the same sizes on
     another audio backbone (e.g. Whisper-AuT), which the Explore tab can switch to. Launch with
     ``demo.launch(**LAUNCH_KWARGS)``. ``delete_cache``: (every s, older than s) for the cleaning of
     uploads and returned files in Gradio's cache (None: none). ``demo.downloads`` holds the app's
-    own copies of files it returns; they go at exit, or at once with ``demo.downloads.close()``."""
+    own copies of files it returns; they go at exit, or at once with ``demo.downloads.close()``.
+    ``library``: a prebuilt sound library (``python -m wavlink_core index``) that the Library tab
+    searches read-only instead of the gallery; it must be built with ``model``.
+
+    Raises:
+        LibraryError: ``library`` is missing, not a library, or built with another model."""
+    # Opened first: a wrong --library stops the app before any embedding work.
+    served = served_source(library, model) if library is not None else None
     engine = Engine(model, gallery if gallery is not None else load_gallery(), model_dir)
     engines = [engine]
     if compare_model is not None:
@@ -58,6 +77,8 @@ def build_demo(
         for e in engines:
             e.warm()
     downloads = Downloads()
+    shared = served or gallery_source(model, engine.gallery)
+    sessions = SessionLibraries(model)
     with gr.Blocks(
         title="WavLink: audio–text embeddings at every size", delete_cache=delete_cache
     ) as demo:
@@ -77,6 +98,8 @@ def build_demo(
                 tab_match.build(engine, downloads)
             with gr.Tab("Explore", id="explore") as explore:
                 tab_explore.build(engines, downloads, explore)
+            with gr.Tab("Library", id="library"):
+                tab_library.build(engine, downloads, shared, sessions)
             with gr.Tab("Sizes", id="sizes"):
                 siz = tab_sizes.build(engine)
             with gr.Tab("About", id="about"):
@@ -93,4 +116,6 @@ def build_demo(
     demo.engine = engine
     demo.engines = engines
     demo.downloads = downloads
+    demo.library = shared
+    demo.session_libraries = sessions
     return demo

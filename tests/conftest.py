@@ -81,3 +81,33 @@ def serve_demo():
         return f"http://127.0.0.1:{port}"
 
     return serve
+
+
+@pytest.fixture(scope="session")
+def noise_library(test_model, tmp_path_factory):
+    """A function building a sound library of ``n`` half-second tones in noise, in three class
+    folders, indexed with the ``test`` model: what ``app.py --library DB`` serves in the tests.
+    Returns (database path, folder of the clips); each ``n`` is built once per test session."""
+    import soundfile as sf
+
+    from wavlink_core.library import Library
+
+    built: dict[int, tuple] = {}
+
+    def build(n: int):
+        if n not in built:
+            root = tmp_path_factory.mktemp(f"served{n}")
+            rng = np.random.default_rng(n)
+            t = np.arange(8000) / 16000
+            for i in range(n):
+                folder = root / "sounds" / f"set{i % 3}"
+                folder.mkdir(parents=True, exist_ok=True)
+                wave = 0.3 * np.sin(2 * np.pi * rng.uniform(100, 4000) * t)
+                wave += 0.1 * rng.standard_normal(t.size)
+                sf.write(folder / f"clip_{i:03d}.wav", wave.astype(np.float32), 16000)
+            with Library(root / "served.db", test_model) as lib:
+                lib.add([root / "sounds"])
+            built[n] = (root / "served.db", root / "sounds")
+        return built[n]
+
+    return build
