@@ -23,6 +23,7 @@ from tqdm.auto import tqdm
 from ..audio import SAMPLE_RATE, load_audio_with_info
 from ..errors import AudioError
 from ..inference import embed_audio
+from ..onnx_runtime import AudioEncoder, audio_encoder
 from .config import LibraryConfig
 from .scan import FoundFile, library_path, plan, sha256_file, walk
 from .store import IndexedFile, Store
@@ -84,9 +85,15 @@ def index_folders(
     *,
     progress: bool = True,
     log_path: Path | None = None,
+    runtime: str = "torch",
 ) -> IndexReport:
-    """Bring the index up to date with ``roots``: embed new and changed files, drop deleted ones."""
+    """Bring the index up to date with ``roots``: embed new and changed files, drop deleted ones.
+
+    ``runtime`` runs the audio encoder: ``"torch"`` or ``"onnx"`` (see
+    :mod:`wavlink_core.onnx_runtime`; same vectors to cosine >= 0.999).
+    """
     t0 = time.perf_counter()
+    encoder = audio_encoder(model, runtime)
     report = IndexReport()
     roots_abs = [library_path(r) for r in roots]
     work = plan(walk(roots), store.file_states(), roots_abs)
@@ -107,9 +114,9 @@ def index_folders(
             bad.append((found.path, found.size, found.mtime_ns, reason))
         report.decode_s += time.perf_counter() - t
         if len(batch) + len(bad) >= config.batch_files or seconds >= config.batch_seconds:
-            _flush(store, model, batch, bad, config, report, bar)
+            _flush(store, model, encoder, batch, bad, config, report, bar)
             batch, bad, seconds = [], [], 0.0
-    _flush(store, model, batch, bad, config, report, bar)
+    _flush(store, model, encoder, batch, bad, config, report, bar)
     bar.close()
     report.wall_s = time.perf_counter() - t0
     if log_path is not None:
@@ -120,6 +127,7 @@ def index_folders(
 def _flush(
     store: Store,
     model: WavLink,
+    encoder: AudioEncoder,
     batch: list[tuple[FoundFile, np.ndarray]],
     bad: list[tuple[str, int, int, str]],
     config: LibraryConfig,
@@ -136,7 +144,9 @@ def _flush(
         spans = [(0.0, duration)] + segment_spans(duration, config.segment_s, config.hop_s)
         clips += [wave[int(s * SAMPLE_RATE) : int(e * SAMPLE_RATE)] for s, e in spans]
         files.append((found, duration, spans))
-    vectors = embed_audio(model, clips, sampling_rate=SAMPLE_RATE) if clips else None
+    vectors = (
+        embed_audio(model, clips, sampling_rate=SAMPLE_RATE, encoder=encoder) if clips else None
+    )
     report.embed_s += time.perf_counter() - t
     t = time.perf_counter()
     done, at = [], 0

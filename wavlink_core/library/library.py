@@ -93,10 +93,15 @@ class Library:
     # ---- building ----------------------------------------------------------------------
 
     def add(
-        self, paths_or_dirs: Sequence[str | os.PathLike], *, progress: bool = False
+        self,
+        paths_or_dirs: Sequence[str | os.PathLike],
+        *,
+        progress: bool = False,
+        runtime: str = "torch",
     ) -> IndexReport:
         """Index folders (recursively) and files: embed new and changed files, drop deleted ones
-        under the given folders; bad files are skipped and reported (and logged next to the db)."""
+        under the given folders; bad files are skipped and reported (and logged next to the db).
+        ``runtime`` runs the audio encoder: ``"torch"`` or ``"onnx"`` (ONNX Runtime)."""
         self._writable()
         if isinstance(paths_or_dirs, (str, os.PathLike)):
             paths_or_dirs = [paths_or_dirs]
@@ -107,6 +112,7 @@ class Library:
             self.config,
             progress=progress,
             log_path=self.path.with_name(self.path.name + ".log"),
+            runtime=runtime,
         )
 
     def remove(self, paths: Sequence[str | os.PathLike]) -> int:
