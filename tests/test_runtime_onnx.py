@@ -32,14 +32,15 @@ def cache(tmp_path, monkeypatch) -> Path:
     return tmp_path / "cache" / "onnx"
 
 
-@pytest.fixture
-def no_onnxruntime(monkeypatch):
-    """``import onnxruntime`` fails, as on a machine without the package."""
+@pytest.fixture(params=["onnxruntime", "onnx"])
+def no_onnxruntime(request, monkeypatch):
+    """``import onnxruntime`` (or ``onnx``, which the export needs) fails, as on a machine
+    without the package."""
     real_import = builtins.__import__
 
     def importer(name, *args, **kwargs):
-        if name == "onnxruntime":
-            raise ImportError("No module named 'onnxruntime'")
+        if name == request.param:
+            raise ImportError(f"No module named {request.param!r}")
         return real_import(name, *args, **kwargs)
 
     monkeypatch.setattr(builtins, "__import__", importer)
@@ -87,7 +88,7 @@ def test_unknown_runtime_names_the_valid_ones(test_model):
 
 
 def test_missing_onnxruntime_says_what_to_install(test_model, no_onnxruntime):
-    with pytest.raises(ConfigError, match=r"pip install onnxruntime.*runtime 'torch'"):
+    with pytest.raises(ConfigError, match=r"pip install onnxruntime==\S+ onnx==\S+ .*'torch'"):
         audio_encoder(test_model, "onnx")
 
 

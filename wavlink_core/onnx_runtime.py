@@ -167,11 +167,13 @@ class _AudioPath(torch.nn.Module):
 
 
 def _import_onnxruntime():
+    """``onnxruntime``, after checking that ``onnx`` (which the exporter writes with) is there too."""
     try:
+        import onnx  # noqa: F401
         import onnxruntime
     except ImportError as exc:
         raise ConfigError(
-            "runtime 'onnx' needs the onnxruntime package, which is not installed: "
-            "pip install onnxruntime==1.31.1 (or use runtime 'torch')"
+            f"runtime 'onnx' needs the onnxruntime and onnx packages ({exc}): "
+            "pip install onnxruntime==1.31.1 onnx==1.23.2 (or use runtime 'torch')"
         ) from exc
     return onnxruntime
