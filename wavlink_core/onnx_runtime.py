@@ -56,26 +56,21 @@ def audio_encoder(
         raise ConfigError(f"runtime={runtime!r} is not one of {RUNTIMES}")
     if runtime == "torch":
         return model.encode_audio
-    return OnnxAudioEncoder(model, threads=threads)
+    _import_onnxruntime()  # before the export, so a missing package is named first
+    return OnnxAudioEncoder(export_audio_onnx(model), threads=threads)
 
 
 class OnnxAudioEncoder:
-    """``model``'s audio path exported to ONNX (cached on disk) and run in ONNX Runtime.
+    """An exported audio path (see :func:`export_audio_onnx`) run in ONNX Runtime on the CPU.
 
     Args:
-        model: a loaded WavLink.
-        cache: folder for exported graphs; None is ``$WAVLINK_CACHE/onnx``.
+        path: the ``.onnx`` graph.
         threads: intra-op threads; None uses ``torch.get_num_threads()``.
     """
 
-    def __init__(
-        self,
-        model: WavLink,
-        cache: str | os.PathLike | None = None,
-        threads: int | None = None,
-    ):
+    def __init__(self, path: str | os.PathLike, threads: int | None = None):
         ort = _import_onnxruntime()
-        self.path = export_audio_onnx(model, cache)
+        self.path = Path(path)
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads or torch.get_num_threads()
         # One graph runs at a time: inter-op threads would only compete with intra-op ones.
@@ -167,7 +162,7 @@ class _AudioPath(torch.nn.Module):
 
 
 def _import_onnxruntime():
-    """``onnxruntime``, after checking that ``onnx`` (which the exporter writes with) is there too."""
+    """``onnxruntime``, after checking for ``onnx`` too (the exporter writes with it)."""
     try:
         import onnx  # noqa: F401
         import onnxruntime
