@@ -5,10 +5,10 @@ Variants: ``torch`` (float32, the reference), ``torch-bf16`` (``torch.autocast``
 ``onnx-int8`` (the same graph after ONNX Runtime's ``quantize_dynamic``, int8 weights). A variant
 is only worth keeping with cosine >= 0.999 to the reference on every clip. Log-mels are computed
 once, batched as ``embed_audio`` batches them (sorted by length, ``--batch-size`` per pass), so
-only the encoder is timed; the variants take turns within each round, so load from other
-processes hits them alike (compare the ratios on a busy machine).
+only the encoder is timed; the variants take turns within each round, each round starting with
+the next one, so load from other processes hits them alike (compare the ratios on a busy machine).
 
-    python scripts/bench_encoder_variants.py --data ../shared/data --clips 200
+    python scripts/bench_encoder_variants.py --data ../shared/data --clips 200 --rounds 4
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ def main() -> int:
     p.add_argument("--model", default=str(ROOT / "assets" / "wavlink-tiny"))
     p.add_argument("--clips", type=int, default=200, help="ESC-10 and US8K clips, spread evenly")
     p.add_argument("--batch-size", type=int, default=8)
-    p.add_argument("--rounds", type=int, default=2)
+    p.add_argument("--rounds", type=int, default=4)
     args = p.parse_args()
     import torch
     from onnxruntime.quantization import QuantType, quantize_dynamic
@@ -39,7 +39,7 @@ def main() -> int:
     from wavlink_core import load_pretrained
     from wavlink_core.audio import load_audio
     from wavlink_core.features import batch_log_mel
-    from wavlink_core.onnx_runtime import OnnxAudioEncoder, audio_encoder
+    from wavlink_core.runtime import OnnxAudioEncoder, audio_encoder
 
     model = load_pretrained(args.model).eval()
     pool = sorted((args.data / "esc10").rglob("*.ogg")) + sorted(
@@ -80,10 +80,12 @@ def main() -> int:
         emb = run(encode)
         cosine[name] = np.sum(emb * ref, axis=1) / np.linalg.norm(emb, axis=1)
     spent = dict.fromkeys(variants, 0.0)
-    for _ in range(args.rounds):
-        for name, encode in variants.items():
+    names = list(variants)
+    for r in range(args.rounds):
+        # Each round starts with another variant, so none is always first after a quiet spell.
+        for name in names[r % len(names) :] + names[: r % len(names)]:
             t = time.perf_counter()
-            run(encode)
+            run(variants[name])
             spent[name] += time.perf_counter() - t
     print(
         f"{len(waves)} real clips ({seconds:.0f} s of audio), batch size {args.batch_size}, "

@@ -15,7 +15,7 @@ soundfile to a temporary folder) are indexed into one library in growing steps (
 10k files when N = 10,000); after each step the step's peak RSS (VmHWM, reset before the step)
 and the current RSS are printed: flat peaks mean memory does not grow with the library.
 
-    python scripts/bench_library_index.py --data ../shared/data --runtimes torch onnx
+    python scripts/bench_library_index.py --data ../shared/data --runtimes torch torch-bf16 onnx
     python scripts/bench_library_index.py --data ../shared/data --rss 10000 --runtimes onnx
 """
 
@@ -80,7 +80,7 @@ def throughput(args: argparse.Namespace, model) -> None:
 
     from wavlink_core import embed_audio
     from wavlink_core.library import Library
-    from wavlink_core.onnx_runtime import audio_encoder
+    from wavlink_core.runtime import audio_encoder
 
     timer = FeatureTimer()
     files = collect(args.data, args.fsdd)
@@ -198,7 +198,10 @@ def main() -> int:
     p.add_argument("--fsdd", type=int, default=500, help="spoken-digit clips to add")
     p.add_argument("--model", default=str(ROOT / "assets" / "wavlink-tiny"))
     p.add_argument(
-        "--runtimes", nargs="+", default=["torch", "onnx"], help="first is the reference"
+        "--runtimes",
+        nargs="+",
+        default=["torch", "torch-bf16", "onnx"],
+        help="first is the reference",
     )
     p.add_argument("--chunk", type=int, default=100, help="files per alternation step")
     p.add_argument("--rss", type=int, default=0, help="memory run: index this many short files")

@@ -26,7 +26,7 @@ from .audio import load_audio
 from .errors import AudioError, ConfigError
 from .features import N_SAMPLES, batch_log_mel
 from .matryoshka import truncate_np
-from .onnx_runtime import AudioEncoder
+from .runtime import AudioEncoder
 from .openset import OpenSetVerdict
 from .prompts import check_templates, ensemble_prompts, label_embeddings
 from .templates import check_template, fill_template
@@ -187,7 +187,7 @@ def embed_audio(
         progress: show a progress bar (counting clips).
         channels_first: layout of 2-D arrays: True (channels, samples), False (samples,
             channels), None to detect it.
-        encoder: what runs the audio path, e.g. ``wavlink_core.onnx_runtime.audio_encoder(model,
+        encoder: what runs the audio path, e.g. ``wavlink_core.runtime.audio_encoder(model,
             "onnx")``; None is ``model.encode_audio`` (float32 PyTorch).
 
     Returns:

@@ -23,7 +23,7 @@ from tqdm.auto import tqdm
 from ..audio import SAMPLE_RATE, load_audio_with_info
 from ..errors import AudioError
 from ..inference import embed_audio
-from ..onnx_runtime import AudioEncoder, audio_encoder
+from ..runtime import AudioEncoder, audio_encoder
 from .config import LibraryConfig
 from .scan import FoundFile, library_path, plan, sha256_file, walk
 from .store import IndexedFile, Store
@@ -89,8 +89,8 @@ def index_folders(
 ) -> IndexReport:
     """Bring the index up to date with ``roots``: embed new and changed files, drop deleted ones.
 
-    ``runtime`` runs the audio encoder: ``"torch"`` or ``"onnx"`` (see
-    :mod:`wavlink_core.onnx_runtime`; same vectors to cosine >= 0.999).
+    ``runtime`` runs the audio encoder: ``"torch"``, ``"torch-bf16"`` or ``"onnx"`` (see
+    :mod:`wavlink_core.runtime`; same vectors to cosine >= 0.999).
     """
     t0 = time.perf_counter()
     encoder = audio_encoder(model, runtime)

@@ -101,7 +101,7 @@ class Library:
     ) -> IndexReport:
         """Index folders (recursively) and files: embed new and changed files, drop deleted ones
         under the given folders; bad files are skipped and reported (and logged next to the db).
-        ``runtime`` runs the audio encoder: ``"torch"`` or ``"onnx"`` (ONNX Runtime)."""
+        ``runtime`` runs the audio encoder: ``"torch"``, ``"torch-bf16"`` or ``"onnx"``."""
         self._writable()
         if isinstance(paths_or_dirs, (str, os.PathLike)):
             paths_or_dirs = [paths_or_dirs]

@@ -1,4 +1,5 @@
-"""The ONNX Runtime audio encoder: same vectors as float32 PyTorch, cached export, clear errors."""
+"""Audio-encoder runtimes (ONNX Runtime, bf16 autocast): same vectors as float32 PyTorch, cached
+export, clear errors."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 
 from wavlink_core import embed_audio
 from wavlink_core.errors import ConfigError
-from wavlink_core.onnx_runtime import audio_encoder, export_audio_onnx
+from wavlink_core.runtime import audio_encoder, export_audio_onnx
 
 pytest.importorskip("onnxruntime")
 
@@ -46,13 +47,14 @@ def no_onnxruntime(request, monkeypatch):
     monkeypatch.setattr(builtins, "__import__", importer)
 
 
+@pytest.mark.parametrize("runtime", ["onnx", "torch-bf16"])
 @pytest.mark.parametrize("pad_to_30s", [False, True])
-def test_onnx_vectors_match_torch(test_model, pad_to_30s):
+def test_runtime_vectors_match_float32_torch(test_model, runtime, pad_to_30s):
     waves = clips()
     ref = embed_audio(test_model, waves, sampling_rate=16000, pad_to_30s=pad_to_30s)
-    onnx = audio_encoder(test_model, "onnx")
+    encoder = audio_encoder(test_model, runtime)
     got = embed_audio(
-        test_model, waves, sampling_rate=16000, pad_to_30s=pad_to_30s, encoder=onnx, batch_size=3
+        test_model, waves, sampling_rate=16000, pad_to_30s=pad_to_30s, encoder=encoder, batch_size=3
     )
     assert got.shape == ref.shape
     cosine = np.sum(got * ref, axis=1)
@@ -83,7 +85,7 @@ def test_library_index_with_onnx_runtime_matches_torch(test_model, tmp_path):
 
 
 def test_unknown_runtime_names_the_valid_ones(test_model):
-    with pytest.raises(ConfigError, match=r"'tensorrt'.*'torch', 'onnx'"):
+    with pytest.raises(ConfigError, match=r"'tensorrt'.*'torch', 'torch-bf16', 'onnx'"):
         audio_encoder(test_model, "tensorrt")
 
 
