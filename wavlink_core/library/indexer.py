@@ -1,6 +1,7 @@
 """Streaming indexing: decode and embed files in bounded batches, commit each batch, skip bad files.
 
-Memory is bounded by one batch (``batch_files`` files or ``batch_seconds`` of audio), whatever the
+Memory is bounded by two batches (``batch_files`` files or ``batch_seconds`` of audio each: the
+one being embedded and the next, decoded ahead in a thread; see ``prefetch.py``), whatever the
 size of the library. A batch is committed in one transaction, so a killed run loses at most the
 batch in flight and the next run picks up where it stopped (files already committed match their
 size and mtime and are skipped).
@@ -20,11 +21,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 from tqdm.auto import tqdm
 
-from ..audio import SAMPLE_RATE, load_audio_with_info
-from ..errors import AudioError
+from ..audio import SAMPLE_RATE
 from ..inference import embed_audio
 from ..runtime import AudioEncoder, audio_encoder
 from .config import LibraryConfig
+from .prefetch import decode_ahead
 from .scan import FoundFile, library_path, plan, sha256_file, walk
 from .store import IndexedFile, Store
 
@@ -44,7 +45,7 @@ class IndexReport:
     bad: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
     audio_seconds: float = 0.0
     rows: int = 0
-    decode_s: float = 0.0
+    decode_s: float = 0.0  # waiting for decoded audio (decoding runs ahead in a thread)
     embed_s: float = 0.0
     write_s: float = 0.0
     wall_s: float = 0.0
@@ -103,16 +104,14 @@ def index_folders(
     batch: list[tuple[FoundFile, np.ndarray]] = []
     bad: list[tuple[str, int, int, str]] = []
     seconds = 0.0
-    for found in work.todo:
-        t = time.perf_counter()
-        try:
-            wave, _ = load_audio_with_info(found.path, max_seconds=config.max_seconds)
+    for found, wave, waited in decode_ahead(work.todo, config):
+        report.decode_s += waited  # decoding itself overlaps the encoder; this is the wait
+        if isinstance(wave, np.ndarray):
             batch.append((found, wave))
             seconds += len(wave) / SAMPLE_RATE
-        except (AudioError, OSError) as exc:
-            reason = str(exc).removeprefix(f"{found.path}: ")
+        else:
+            reason = str(wave).removeprefix(f"{found.path}: ")
             bad.append((found.path, found.size, found.mtime_ns, reason))
-        report.decode_s += time.perf_counter() - t
         if len(batch) + len(bad) >= config.batch_files or seconds >= config.batch_seconds:
             _flush(store, model, encoder, batch, bad, config, report, bar)
             batch, bad, seconds = [], [], 0.0
