@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import AudioError, ConfigError, WavLinkError
+from .runtime import RUNTIMES
 
 # Trained weights shipped with the repository (or installed with it: checkpoint.shipped_model_dir).
 BUNDLED_MODEL = Path(__file__).resolve().parent.parent / "assets" / "wavlink-tiny"
@@ -61,6 +62,7 @@ def cmd_embed(args: argparse.Namespace) -> int:
     """Embed files and folders, decoding in bounded groups; bad files are skipped and listed."""
     from .audio_files import find_audio_files
     from .inference import iter_audio_embeddings
+    from .runtime import audio_encoder
 
     out = Path(args.out)
     out = out if out.suffix == ".npy" else out.with_name(out.name + ".npy")  # as np.save names it
@@ -80,6 +82,7 @@ def cmd_embed(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         pad_to_30s=args.pad_to_30s or None,
         progress=len(files) > 1,
+        encoder=audio_encoder(model, args.runtime),
     )
     with contextlib.closing(results):  # closes the progress bar before an error is printed
         for path, result in zip(files, results, strict=True):
@@ -235,6 +238,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--batch-size", type=positive_int, default=8, help="30-s windows per forward pass"
     )
     e.add_argument("--pad-to-30s", action="store_true", help="paper-exact 30-s padding")
+    e.add_argument(
+        "--runtime",
+        default="torch",
+        choices=RUNTIMES,
+        help="what runs the audio encoder: torch (float32), torch-bf16 (bfloat16 autocast, ~2x "
+        "faster on CPUs with AMX) or onnx (ONNX Runtime); vectors agree to cosine >= 0.999",
+    )
     e.add_argument(
         "--strict",
         action="store_true",

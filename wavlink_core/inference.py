@@ -26,6 +26,7 @@ from .audio import load_audio
 from .errors import AudioError, ConfigError
 from .features import N_SAMPLES, batch_log_mel
 from .matryoshka import truncate_np
+from .runtime import AudioEncoder
 from .openset import OpenSetVerdict
 from .prompts import check_templates, ensemble_prompts, label_embeddings
 from .templates import check_template, fill_template
@@ -95,6 +96,7 @@ def iter_audio_embeddings(
     pad_to_30s: bool | None = None,
     progress: bool = False,
     channels_first: bool | None = None,
+    encoder: AudioEncoder | None = None,
 ) -> Iterator[np.ndarray | AudioError]:
     """Embed clips one group at a time, yielding one result per clip in input order.
 
@@ -124,7 +126,7 @@ def iter_audio_embeddings(
                 group.append(exc)
             if held >= max(batch_size, _GROUP_WINDOWS) or n == len(items):
                 done = [g for g in group if not isinstance(g, AudioError)]
-                emb = iter(truncate_np(_encode_clips(model, done, batch_size, pad), dim))
+                emb = iter(truncate_np(_encode_clips(model, done, batch_size, pad, encoder), dim))
                 for g in group:
                     yield g if isinstance(g, AudioError) else next(emb)
                 bar.update(len(group))
@@ -133,7 +135,11 @@ def iter_audio_embeddings(
 
 @torch.inference_mode()
 def _encode_clips(
-    model: WavLink, clips: list[list[np.ndarray]], batch_size: int, pad: bool
+    model: WavLink,
+    clips: list[list[np.ndarray]],
+    batch_size: int,
+    pad: bool,
+    encoder: AudioEncoder | None = None,
 ) -> np.ndarray:
     """(N, D) duration-weighted sums of each clip's window embeddings (not yet normalised)."""
     chunks = [w for clip in clips for w in clip]
@@ -145,7 +151,7 @@ def _encode_clips(
         idx = order[start : start + batch_size]
         mel, frames = batch_log_mel([chunks[j] for j in idx], model.config.audio.n_mels, pad)
         frames_t = None if pad else torch.as_tensor(frames)
-        emb = model.encode_audio(mel.to(model.device), frames_t)
+        emb = (encoder or model.encode_audio)(mel.to(model.device), frames_t)
         window_emb[idx] = emb.float().cpu().numpy()
     weights = np.array([len(c) for c in chunks], dtype=np.float32)
     out = np.zeros((len(clips), model.config.embed_dim), dtype=np.float32)
@@ -162,6 +168,7 @@ def embed_audio(
     pad_to_30s: bool | None = None,
     progress: bool = False,
     channels_first: bool | None = None,
+    encoder: AudioEncoder | None = None,
 ) -> np.ndarray:
     """Embed one clip or a batch of clips.
 
@@ -180,6 +187,8 @@ def embed_audio(
         progress: show a progress bar (counting clips).
         channels_first: layout of 2-D arrays: True (channels, samples), False (samples,
             channels), None to detect it.
+        encoder: what runs the audio path, e.g. ``wavlink_core.runtime.audio_encoder(model,
+            "onnx")``; None is ``model.encode_audio`` (float32 PyTorch).
 
     Returns:
         (N, dim) float32 unit-norm embeddings, one row per clip.
@@ -192,7 +201,7 @@ def embed_audio(
     """
     rows = []
     for result in iter_audio_embeddings(
-        model, audio, sampling_rate, dim, batch_size, pad_to_30s, progress, channels_first
+        model, audio, sampling_rate, dim, batch_size, pad_to_30s, progress, channels_first, encoder
     ):
         if isinstance(result, AudioError):
             raise result

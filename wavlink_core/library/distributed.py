@@ -80,6 +80,7 @@ def index_folders_ray(
     *,
     progress: bool = True,
     log_path: Path | None = None,
+    runtime: str = "torch",
 ) -> IndexReport:
     """Like :func:`~wavlink_core.library.indexer.index_folders`, with the embedding on Ray actors.
 
@@ -88,6 +89,7 @@ def index_folders_ray(
             each actor loads.
         fingerprint: the library's model fingerprint; an actor that loads other weights stops
             the run instead of writing vectors that cannot be compared.
+        runtime: what runs the audio encoder on every actor (:mod:`wavlink_core.runtime`).
 
     Returns:
         The run's report; ``files_per_worker`` counts the files embedded on each Ray node, and
@@ -98,7 +100,7 @@ def index_folders_ray(
     todo = plan_run(store, roots, report)
     if todo:
         with _ray_session(options.address), progress_bar(todo, progress) as bar:
-            for batch in _embedded(todo, model_source, fingerprint, config, options):
+            for batch in _embedded(todo, model_source, fingerprint, config, options, runtime):
                 done, bad = _from_columns(batch)
                 commit_batch(store, done, bad, report, bar)
                 report.decode_s += float(batch["decode_s"].sum())
@@ -137,6 +139,7 @@ def _embedded(
     fingerprint: str,
     config: LibraryConfig,
     options: RayOptions,
+    runtime: str,
 ) -> Iterator[dict[str, np.ndarray]]:
     import ray
 
@@ -158,6 +161,7 @@ def _embedded(
             "fingerprint": fingerprint,
             "config": config.to_dict(),
             "device": "cuda" if options.gpus_per_worker > 0 else "cpu",
+            "runtime": runtime,
         },
         batch_size=config.batch_files,
         batch_format="numpy",
@@ -171,8 +175,12 @@ def _embedded(
 class _Embedder:
     """A Ray Data actor: loads the model once, then embeds batches of files."""
 
-    def __init__(self, source: str, fingerprint: str, config: dict[str, Any], device: str):
+    def __init__(
+        self, source: str, fingerprint: str, config: dict[str, Any], device: str, runtime: str
+    ):
         import ray
+
+        from ..runtime import audio_encoder
 
         from ..checkpoint import load_pretrained
         from .library import model_fingerprint
@@ -187,6 +195,7 @@ class _Embedder:
                 f"same path"
             )
         self.config = LibraryConfig.from_dict(config)
+        self.encoder = audio_encoder(self.model, runtime)
 
     def __call__(self, batch: dict[str, np.ndarray]) -> Iterator[dict[str, np.ndarray]]:
         files = [
@@ -194,7 +203,7 @@ class _Embedder:
             for p, s, m in zip(batch["path"], batch["size"], batch["mtime_ns"])
         ]
         timing = IndexReport()
-        for done, bad in embed_files(self.model, files, self.config, timing):
+        for done, bad in embed_files(self.model, files, self.config, timing, self.encoder):
             yield _to_columns(done, bad, timing, self.node)
             timing = IndexReport()
 

@@ -1,6 +1,7 @@
 """Streaming indexing: decode and embed files in bounded batches, commit each batch, skip bad files.
 
-Memory is bounded by one batch (``batch_files`` files or ``batch_seconds`` of audio), whatever the
+Memory is bounded by two batches (``batch_files`` files or ``batch_seconds`` of audio each: the
+one being embedded and the next, decoded ahead in a thread; see ``prefetch.py``), whatever the
 size of the library. A batch is committed in one transaction, so a killed run loses at most the
 batch in flight and the next run picks up where it stopped (files already committed match their
 size and mtime and are skipped).
@@ -11,7 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -20,10 +21,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 from tqdm.auto import tqdm
 
-from ..audio import SAMPLE_RATE, load_audio_with_info
-from ..errors import AudioError
+from ..audio import SAMPLE_RATE
 from ..inference import embed_audio
+from ..runtime import AudioEncoder, audio_encoder
 from .config import LibraryConfig
+from .prefetch import decode_ahead
 from .scan import FoundFile, library_path, plan, sha256_file, walk
 from .store import IndexedFile, Store
 
@@ -43,7 +45,7 @@ class IndexReport:
     bad: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
     audio_seconds: float = 0.0
     rows: int = 0
-    decode_s: float = 0.0
+    decode_s: float = 0.0  # waiting for decoded audio (decoding runs ahead in a thread)
     embed_s: float = 0.0
     write_s: float = 0.0
     wall_s: float = 0.0
@@ -92,13 +94,19 @@ def index_folders(
     *,
     progress: bool = True,
     log_path: Path | None = None,
+    runtime: str = "torch",
 ) -> IndexReport:
-    """Bring the index up to date with ``roots``: embed new and changed files, drop deleted ones."""
+    """Bring the index up to date with ``roots``: embed new and changed files, drop deleted ones.
+
+    ``runtime`` runs the audio encoder: ``"torch"``, ``"torch-bf16"`` or ``"onnx"`` (see
+    :mod:`wavlink_core.runtime`; same vectors to cosine >= 0.999).
+    """
     t0 = time.perf_counter()
+    encoder = audio_encoder(model, runtime)
     report = IndexReport()
     todo = plan_run(store, roots, report)
     with progress_bar(todo, progress) as bar:
-        for done, bad in embed_files(model, todo, config, report):
+        for done, bad in embed_files(model, todo, config, report, encoder):
             commit_batch(store, done, bad, report, bar)
     finish_run(report, t0, log_path)
     return report
@@ -120,7 +128,11 @@ def progress_bar(todo: Sequence[FoundFile], progress: bool) -> tqdm:
 
 
 def embed_files(
-    model: WavLink, files: Iterable[FoundFile], config: LibraryConfig, timing: IndexReport
+    model: WavLink,
+    files: Sequence[FoundFile],
+    config: LibraryConfig,
+    timing: IndexReport,
+    encoder: AudioEncoder | None = None,
 ) -> Iterator[tuple[list[IndexedFile], list[BadFile]]]:
     """Decode, segment and embed ``files`` in order, one bounded batch at a time.
 
@@ -129,6 +141,8 @@ def embed_files(
 
     Args:
         timing: gets the decode and embed seconds added to it.
+        encoder: what runs the audio encoder (:func:`wavlink_core.runtime.audio_encoder`);
+            ``None`` is the model's own float32 torch path.
 
     Yields:
         ``(done, bad)`` per batch of at most ``config.batch_files`` files or
@@ -138,25 +152,24 @@ def embed_files(
     decoded: list[tuple[FoundFile, np.ndarray]] = []
     bad: list[BadFile] = []
     seconds = 0.0
-    for found in files:
-        t = time.perf_counter()
-        try:
-            wave, _ = load_audio_with_info(found.path, max_seconds=config.max_seconds)
+    for found, wave, waited in decode_ahead(files, config):
+        timing.decode_s += waited  # decoding itself overlaps the encoder; this is the wait
+        if isinstance(wave, np.ndarray):
             decoded.append((found, wave))
             seconds += len(wave) / SAMPLE_RATE
-        except (AudioError, OSError) as exc:
-            reason = str(exc).removeprefix(f"{found.path}: ")
+        else:
+            reason = str(wave).removeprefix(f"{found.path}: ")
             bad.append((found.path, found.size, found.mtime_ns, reason))
-        timing.decode_s += time.perf_counter() - t
         if len(decoded) + len(bad) >= config.batch_files or seconds >= config.batch_seconds:
-            yield _embed_decoded(model, decoded, config, timing), bad
+            yield _embed_decoded(model, encoder, decoded, config, timing), bad
             decoded, bad, seconds = [], [], 0.0
     if decoded or bad:
-        yield _embed_decoded(model, decoded, config, timing), bad
+        yield _embed_decoded(model, encoder, decoded, config, timing), bad
 
 
 def _embed_decoded(
     model: WavLink,
+    encoder: AudioEncoder | None,
     decoded: list[tuple[FoundFile, np.ndarray]],
     config: LibraryConfig,
     timing: IndexReport,
@@ -169,7 +182,9 @@ def _embed_decoded(
         spans = [(0.0, duration)] + segment_spans(duration, config.segment_s, config.hop_s)
         clips += [wave[int(s * SAMPLE_RATE) : int(e * SAMPLE_RATE)] for s, e in spans]
         files.append((found, duration, spans))
-    vectors = embed_audio(model, clips, sampling_rate=SAMPLE_RATE) if clips else None
+    vectors = (
+        embed_audio(model, clips, sampling_rate=SAMPLE_RATE, encoder=encoder) if clips else None
+    )
     timing.embed_s += time.perf_counter() - t
     t = time.perf_counter()
     done, at = [], 0

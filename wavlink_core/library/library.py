@@ -106,6 +106,7 @@ class Library:
         *,
         progress: bool = False,
         ray: RayOptions | None = None,
+        runtime: str = "torch",
     ) -> IndexReport:
         """Index folders (recursively) and files: embed new and changed files, drop deleted ones
         under the given folders; bad files are skipped and reported (and logged next to the db).
@@ -114,6 +115,8 @@ class Library:
             ray: embed on a Ray cluster's model actors instead of in this process (see
                 ``distributed.py``); the actors load the model from ``source`` (the checkpoint
                 folder or name this library was opened with, or else the one it was built with).
+            runtime: what runs the audio encoder: ``"torch"``, ``"torch-bf16"`` or ``"onnx"``
+                (here or on every actor).
         """
         self._writable()
         if isinstance(paths_or_dirs, (str, os.PathLike)):
@@ -127,6 +130,7 @@ class Library:
                 self.config,
                 progress=progress,
                 log_path=log,
+                runtime=runtime,
             )
         from .distributed import index_folders_ray
 
@@ -145,6 +149,7 @@ class Library:
             ray,
             progress=progress,
             log_path=log,
+            runtime=runtime,
         )
 
     def remove(self, paths: Sequence[str | os.PathLike]) -> int:
