@@ -176,7 +176,12 @@ class _Embedder:
     """A Ray Data actor: loads the model once, then embeds batches of files."""
 
     def __init__(
-        self, source: str, fingerprint: str, config: dict[str, Any], device: str, runtime: str
+        self,
+        source: str,
+        fingerprint: str,
+        config: dict[str, Any],
+        device: str,
+        runtime: str = "torch",
     ):
         import ray
 
