@@ -6,7 +6,7 @@
 #   EVAL_DATA_DIR  folder with esc10/ us8k_subset/ fsdd/ clotho7/ (default ../shared/data); it is
 #                  only read by the evaluation at the end, never by training.
 #   RUNS_DIR       where the two training runs go (default runs/); both resume if interrupted.
-# On 2 CPU cores: stage 1 ~55 min, stage 2 ~12 min, evaluation ~10 min.
+# On 2 CPU cores: stage 1 ~70 min, stage 2 ~15 min, evaluation ~10 min.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CORPUS=${1:?usage: bash scripts/ship_tiny.sh CORPUS_DIR [EVAL_DATA_DIR] [RUNS_DIR]}
@@ -22,7 +22,7 @@ OUT=assets/wavlink-tiny
 common=(--corpus="$CORPUS" --regime=full --scope=audio --clip_seconds=3 --batch_size=32
         --lr=1e-4 --num_workers=1 --progress=false --resume=true)
 $PY -m wavlink_core.train "${common[@]}" --output_dir="$RUNS/tiny-stage1" \
-    --max_steps=2000 --val_every=250 --val_max_clips=256 --save_every=250
+    --max_steps=2500 --val_every=250 --val_max_clips=256 --save_every=250
 $PY -m wavlink_core.train "${common[@]}" --output_dir="$RUNS/tiny-stage2" \
     --init_from="$RUNS/tiny-stage1/model" --stage=stage2 --curated=true --epochs=3 \
     --val_max_clips=256 --save_every=100
