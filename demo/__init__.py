@@ -77,7 +77,7 @@ def build_demo(
         for e in engines:
             e.warm()
     downloads = Downloads()
-    shared = served or gallery_source(model, engine.gallery)
+    shared = served or gallery_source(model, engine.gallery, engine.gallery_emb)
     sessions = SessionLibraries(model)
     with gr.Blocks(
         title="WavLink: audio–text embeddings at every size", delete_cache=delete_cache
