@@ -29,8 +29,9 @@ import soundfile as sf
 from wavlink_core import load_audio
 from wavlink_core.audio import SAMPLE_RATE
 from wavlink_core.library import Library, LibraryError
+from wavlink_core.runtime import cache_dir
 
-from .gallery import Gallery, cache_dir, model_fingerprint
+from .gallery import Gallery, model_fingerprint
 
 log = logging.getLogger("wavlink.demo")
 MAX_EXCERPT_S = 30.0  # a whole long file can be the best match; play its first 30 s
