@@ -19,7 +19,8 @@ A kill between the two commits leaves a file either committed with all its rows,
 stale record is dropped the next time the library is opened for writing.
 
 The tables' schema and Arrow helpers are in :mod:`.lance_schema`. Shortlist quantisation is the
-ANN index's own (IVF partitions of a prefix, :mod:`.lance_ann`), so the stored prefixes are float32 whatever ``--quantization`` says.
+ANN index's own (IVF partitions of a prefix, :mod:`.lance_ann`), so the stored prefixes are
+float32 whatever ``--quantization`` says.
 """
 
 from __future__ import annotations
