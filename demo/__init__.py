@@ -32,7 +32,12 @@ CSS = (
     "#match-heat .js-plotly-plot {overflow-x: auto;} "
     # Phone: six short tabs fit in 390 px when their padding shrinks, instead of a '⋯' menu.
     "@media (max-width: 520px) {.tab-wrapper .tab-container button {padding: 4px 7px !important; "
-    "font-size: 14px !important; min-width: 0 !important;}}"
+    "font-size: 14px !important; min-width: 0 !important;} "
+    # Library results: six headers in one line at 390 px, never one letter per line (the
+    # column widths in tab_library.py are sized for this font and padding).
+    "#library-results .cell-wrap {padding: 3px !important;} "
+    "#library-results .cell-wrap > span {font-size: 12px !important;}} "
+    "#library-results th .header {word-break: keep-all; overflow-wrap: normal;}"
 )
 # Uploads and returned files in Gradio's cache: every 5 minutes, remove those older than 30 minutes.
 DELETE_CACHE = (300, 1800)
@@ -77,7 +82,7 @@ def build_demo(
         for e in engines:
             e.warm()
     downloads = Downloads()
-    shared = served or gallery_source(model, engine.gallery)
+    shared = served or gallery_source(model, engine.gallery, engine.gallery_emb)
     sessions = SessionLibraries(model)
     with gr.Blocks(
         title="WavLink: audio–text embeddings at every size", delete_cache=delete_cache

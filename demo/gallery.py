@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from wavlink_core.runtime import cache_dir
+
 log = logging.getLogger("wavlink.demo")
 GALLERY_DIR = Path(__file__).resolve().parents[1] / "assets" / "gallery"
 
@@ -48,13 +50,6 @@ def model_fingerprint(model) -> str:
         h.update(name.encode())
         h.update(t.detach().cpu().contiguous().numpy().tobytes())
     return h.hexdigest()[:16]
-
-
-def cache_dir() -> Path:
-    base = os.environ.get("WAVLINK_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"), "wavlink"
-    )
-    return Path(base)
 
 
 def gallery_embeddings(model, gallery: Gallery) -> np.ndarray:

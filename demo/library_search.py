@@ -29,8 +29,9 @@ import soundfile as sf
 from wavlink_core import load_audio
 from wavlink_core.audio import SAMPLE_RATE
 from wavlink_core.library import Library, LibraryError
+from wavlink_core.runtime import cache_dir
 
-from .gallery import Gallery, cache_dir, model_fingerprint
+from .gallery import Gallery, model_fingerprint
 
 log = logging.getLogger("wavlink.demo")
 MAX_EXCERPT_S = 30.0  # a whole long file can be the best match; play its first 30 s
@@ -90,10 +91,10 @@ def folder_and_name(path: str) -> str:
     return f"{p.parent.name}/{p.name}" if p.parent.name else p.name
 
 
-def gallery_source(model, gallery: Gallery) -> Source:
-    """The gallery as a read-only library, indexed once per (model, gallery) and cached on disk
-    (``$WAVLINK_CACHE``, like the gallery embeddings); in a temporary folder when the cache is
-    not writable."""
+def gallery_source(model, gallery: Gallery, vectors: np.ndarray) -> Source:
+    """The gallery as a read-only library, built once per (model, gallery) from the gallery's
+    embeddings ``vectors`` (no clip is encoded again) and cached on disk (``$WAVLINK_CACHE``,
+    like the gallery embeddings); in a temporary folder when the cache is not writable."""
     key = hashlib.sha1(
         (model_fingerprint(model) + "|" + "|".join(gallery.paths)).encode()
     ).hexdigest()[:16]
@@ -101,31 +102,31 @@ def gallery_source(model, gallery: Gallery) -> Source:
     if not path.is_file():
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            _build(model, gallery.paths, path)
+            _build(model, gallery.paths, vectors, path)
         except OSError as e:  # a read-only home still runs, with a library that goes at exit
             log.warning("cannot cache the gallery library: %s", e)
             folder = tempfile.mkdtemp(prefix="wavlink-gallery-library-")
             atexit.register(shutil.rmtree, folder, True)
             path = Path(folder) / "gallery.db"
-            _build(model, gallery.paths, path)
+            _build(model, gallery.paths, vectors, path)
     try:
         library = Library(path, model, readonly=True)
     except LibraryError as e:  # a cache left by another version of the library: build it anew
         log.warning("rebuilding the cached gallery library: %s", e)
         path.unlink()
-        _build(model, gallery.paths, path)
+        _build(model, gallery.paths, vectors, path)
         library = Library(path, model, readonly=True)
     return Source("gallery", library, file_name)
 
 
-def _build(model, paths: Sequence[str], path: Path) -> None:
+def _build(model, paths: Sequence[str], vectors: np.ndarray, path: Path) -> None:
     # Built under a temporary name and renamed: two servers starting at once never share a
     # half-built file, and a killed build is never mistaken for a finished one.
     tmp = path.with_name(f"{path.stem}.{os.getpid()}.building.db")
     log.info("indexing %d gallery clips into %s", len(paths), path)
     try:
         with Library(tmp, model) as lib:
-            report = lib.add(list(paths))
+            report = lib.add_vectors(list(paths), vectors)
         for bad, reason in report.bad:
             log.warning("gallery clip left out of the library: %s: %s", bad, reason)
         os.replace(tmp, path)

@@ -128,6 +128,16 @@ def test_search_play_and_upload_in_browser(gallery_app, page, uploads):
     for tab in ("Classify", "Match", "Explore", "Library", "Sizes", "About"):
         expect(page.get_by_role("tab", name=tab)).to_be_visible(timeout=30_000)
     page.get_by_role("tab", name="Library").click()
+    # The empty results table: every header on one line, its text inside its cell.
+    headers = page.locator("#library-results th .header")
+    expect(headers.first).to_be_visible()
+    fits = headers.evaluate_all(
+        """els => els.map(s => [s.innerText, s.getBoundingClientRect().height,
+            parseFloat(getComputedStyle(s).lineHeight),
+            s.getBoundingClientRect().right <= s.closest('th').getBoundingClientRect().right + 0.5])"""
+    )
+    assert [f[0] for f in fits] == ["rank", "file", "source", "score", "start s", "end s"]
+    assert all(height < 1.5 * line and inside for _, height, line, inside in fits), fits
     page.screenshot(path=str(OUT / "library_phone.png"), full_page=True)
     page.set_viewport_size({"width": 1400, "height": 900})
     assert page.hosts <= {"127.0.0.1"}, f"the page contacted other hosts: {page.hosts}"

@@ -18,7 +18,7 @@ from gradio_client.exceptions import AppError  # noqa: E402
 
 from demo import build_demo  # noqa: E402
 from demo.escape import md  # noqa: E402
-from demo.gallery import load_gallery  # noqa: E402
+from demo.gallery import gallery_embeddings, load_gallery  # noqa: E402
 from wavlink_core.library import Library, LibraryError  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -266,13 +266,40 @@ def test_a_stale_gallery_library_in_the_cache_is_rebuilt(test_model, tmp_path, m
 
     monkeypatch.setenv("WAVLINK_CACHE", str(tmp_path))
     gallery = load_gallery(limit=3)
-    built = gallery_source(test_model, gallery)
+    vectors = gallery_embeddings(test_model, gallery)
+    built = gallery_source(test_model, gallery, vectors)
     assert built.stats["files"] == 3
     (cached,) = tmp_path.glob("gallery-library-*.db")
     built.library.close()
     cached.write_bytes(b"left by another version")
-    again = gallery_source(test_model, gallery)
+    again = gallery_source(test_model, gallery, vectors)
     assert again.stats["files"] == 3 and again.library.path == cached
+
+
+def test_the_gallery_library_reuses_the_gallery_embeddings(test_model, tmp_path, monkeypatch):
+    from demo.library_search import gallery_source
+
+    monkeypatch.setenv("WAVLINK_CACHE", str(tmp_path / "cache"))
+    gallery = load_gallery(limit=12)
+    vectors = gallery_embeddings(test_model, gallery)
+    windows = [0]
+    hook = test_model.audio.register_forward_hook(
+        lambda _m, args, _out: windows.__setitem__(0, windows[0] + args[0].shape[0])
+    )
+    try:
+        built = gallery_source(test_model, gallery, vectors)
+    finally:
+        hook.remove()
+    assert windows[0] == 0  # no clip went through the encoder a second time
+    with Library(tmp_path / "by-add.db", test_model) as by_add:  # how it was built before
+        by_add.add(list(gallery.paths))
+        for query in ("a dog barking", "rain on a window"):
+            want = by_add.search(query, k=10)
+            got = built.library.search(query, k=10)
+            assert [h.path for h in got] == [h.path for h in want]
+            assert [h.score for h in got] == pytest.approx([h.score for h in want], abs=1e-5)
+            assert [(h.start, h.end) for h in got] == [(h.start, h.end) for h in want]
+    built.library.close()
 
 
 def test_a_session_library_is_capped_in_files_and_seconds(test_model, uploads, monkeypatch):

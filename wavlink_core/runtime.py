@@ -110,10 +110,13 @@ def audio_weights_key(model: WavLink) -> str:
 
 
 def cache_dir() -> Path:
+    """The project's cache folder (ONNX exports here, the demo's gallery embeddings and library):
+    ``$WAVLINK_CACHE``, else ``$XDG_CACHE_HOME/wavlink``, else ``~/.cache/wavlink``. An empty
+    variable counts as unset, so it never turns into a folder relative to where the app runs."""
     base = os.environ.get("WAVLINK_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"), "wavlink"
+        os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache", "wavlink"
     )
-    return Path(base) / "onnx"
+    return Path(base)
 
 
 def export_audio_onnx(model: WavLink, cache: str | os.PathLike | None = None) -> Path:
@@ -123,7 +126,7 @@ def export_audio_onnx(model: WavLink, cache: str | os.PathLike | None = None) ->
     (B, D): B and T are dynamic (T even, <= 3000). It is written to a temporary file and renamed,
     so a killed export never leaves a half-written graph in the cache.
     """
-    folder = Path(cache) if cache is not None else cache_dir()
+    folder = Path(cache) if cache is not None else cache_dir() / "onnx"
     path = folder / f"{model.config.name}-{audio_weights_key(model)}.onnx"
     if path.is_file():
         return path

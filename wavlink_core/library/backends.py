@@ -29,10 +29,10 @@ def store_exists(db: str | os.PathLike) -> bool:
         return Path(db).is_file()
     if "://" not in str(db) and not Path(db).is_dir():
         return False
-    from .lance_store import _connect, table_names
+    from .lance_schema import connect, table_names
 
     # `meta` is written last: without it a creation was killed, and creating again is safe.
-    return "meta" in table_names(_connect(str(db), None))
+    return "meta" in table_names(connect(str(db), None))
 
 
 def open_store(db: str | os.PathLike, readonly: bool = False) -> AnyStore:

@@ -18,13 +18,13 @@ A kill between the two commits leaves a file either committed with all its rows,
 (it is redone), plus at worst a stale bad record for a path that now has rows; rows win, and the
 stale record is dropped the next time the library is opened for writing.
 
-Shortlist quantisation is the ANN index's own (IVF partitions of a prefix, :mod:`.lance_ann`),
-so the stored prefixes are float32 whatever ``--quantization`` says.
+The tables' schema and Arrow helpers are in :mod:`.lance_schema`. Shortlist quantisation is the
+ANN index's own (IVF partitions of a prefix, :mod:`.lance_ann`), so the stored prefixes are
+float32 whatever ``--quantization`` says.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections.abc import Iterator, Sequence
@@ -33,60 +33,19 @@ from typing import Any
 import numpy as np
 
 from ..matryoshka import truncate_np
-from .store import SCHEMA_VERSION, FileState, IndexedFile, LibraryError, Row, read_meta
-
-# Schemes lancedb opens itself; anything else given to --db is a local path.
-URI_SCHEMES = ("s3://", "s3+ddb://", "gs://", "az://", "abfss://", "file://", "db://", "memory://")
-_IN_CHUNK = 1000  # paths per `IN (...)` filter
-
-
-def is_lance_uri(db: str | os.PathLike) -> bool:
-    """True when ``db`` names a LanceDB library: a URI or a path ending in ``.lance``."""
-    text = str(db)
-    return text.startswith(URI_SCHEMES) or text.rstrip("/").endswith(".lance")
-
-
-def row_id(path: str, seq: int) -> int:
-    """A stable 63-bit id of a file's ``seq``-th row: the same file always gets the same ids, so a
-    rewritten file replaces its rows instead of adding to them."""
-    digest = hashlib.blake2b(f"{path}\0{seq}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big") >> 1
-
-
-def _quote(values: Sequence[str]) -> str:
-    return ", ".join("'" + v.replace("'", "''") + "'" for v in values)
-
-
-def _in(column: str, values: Sequence[str]) -> list[str]:
-    """SQL filters ``column IN (...)`` over chunks of ``values`` (an empty list gives none)."""
-    return [
-        f"{column} IN ({_quote(values[i : i + _IN_CHUNK])})"
-        for i in range(0, len(values), _IN_CHUNK)
-    ]
-
-
-def _matrix(column) -> np.ndarray:
-    """A fixed-size-list Arrow column as an (N, D) float32 array."""
-    column = column.combine_chunks() if hasattr(column, "combine_chunks") else column
-    width = column.type.list_size
-    return column.flatten().to_numpy(zero_copy_only=False).reshape(-1, width).astype(np.float32)
-
-
-def _connect(uri: str, storage_options: dict[str, str] | None):
-    import lancedb
-
-    return lancedb.connect(uri, storage_options=storage_options or None)
-
-
-def table_names(db) -> set[str]:
-    """The tables of a lancedb connection (all pages)."""
-    names, token = set(), None
-    while True:
-        page = db.list_tables(page_token=token)
-        names |= set(page.tables)
-        token = page.page_token
-        if not token:
-            return names
+from .lance_schema import (  # noqa: F401  (is_lance_uri, row_id: still importable from here)
+    IN_CHUNK,
+    connect,
+    create_tables,
+    in_filters,
+    is_lance_uri,
+    quote_sql,
+    row_id,
+    rows_arrow,
+    table_names,
+    to_matrix,
+)
+from .store import FileState, IndexedFile, LibraryError, Row, read_meta
 
 
 class LanceStore:
@@ -108,7 +67,7 @@ class LanceStore:
     ):
         self.path = str(uri)
         self.readonly = readonly
-        self.db = _connect(self.path, storage_options)
+        self.db = connect(self.path, storage_options)
         names = table_names(self.db)
         if not {"meta", "rows", "bad"} <= names:
             raise LibraryError(
@@ -136,52 +95,8 @@ class LanceStore:
         storage_options: dict[str, str] | None = None,
     ) -> LanceStore:
         """A new, empty library at ``uri``; ``meta`` holds ``embed_dim``, ``dims``, ``config``."""
-        import pyarrow as pa
-
         uri = str(uri)
-        db = _connect(uri, storage_options)
-        names = table_names(db)
-        if "meta" in names or names - {"rows", "bad"}:
-            raise LibraryError(f"{uri}: already exists")
-        for name in names:  # left by a creation killed before its last step: start again
-            db.drop_table(name)
-        D = int(meta["embed_dim"])
-        config = {**meta["config"], "shortlist_quantization": "float32"}  # see module docstring
-        fields = [
-            ("id", pa.int64()),
-            ("path", pa.string()),
-            ("seq", pa.int32()),
-            ("start", pa.float64()),
-            ("end", pa.float64()),
-            ("size", pa.int64()),
-            ("mtime_ns", pa.int64()),
-            ("sha256", pa.string()),
-            ("duration", pa.float64()),
-            ("full", pa.list_(pa.float32(), D)),
-        ] + [(f"s{d}", pa.list_(pa.float32(), d)) for d in meta["dims"] if d < D]
-        db.create_table("rows", schema=pa.schema(fields))
-        db.create_table(
-            "bad",
-            schema=pa.schema(
-                [
-                    ("path", pa.string()),
-                    ("size", pa.int64()),
-                    ("mtime_ns", pa.int64()),
-                    ("reason", pa.string()),
-                ]
-            ),
-        )
-        # Written last: a library whose creation was killed has no meta and is refused on open.
-        values = {**meta, "config": config, "schema_version": SCHEMA_VERSION}
-        db.create_table(
-            "meta",
-            data=pa.table(
-                {
-                    "key": list(values),
-                    "value": [json.dumps(v) for v in values.values()],
-                }
-            ),
-        )
+        create_tables(uri, meta, storage_options)
         return cls(uri, storage_options=storage_options)
 
     # ---- files -------------------------------------------------------------------------
@@ -205,13 +120,13 @@ class LanceStore:
         self.writable()
         done_paths, bad_paths = [f.path for f in done], [b[0] for b in bad]
         if done:
-            stale = " OR ".join(_in("path", done_paths + bad_paths))
+            stale = " OR ".join(in_filters("path", done_paths + bad_paths))
             (
                 self.rows_t.merge_insert("id")
                 .when_matched_update_all()
                 .when_not_matched_insert_all()
                 .when_not_matched_by_source_delete(stale)
-                .execute(self._arrow(done))
+                .execute(rows_arrow(done, self.rows_t.schema, self.dims, self.embed_dim))
             )
         elif bad:
             self._delete_where(self.rows_t, bad_paths)
@@ -230,55 +145,11 @@ class LanceStore:
             builder = builder.when_not_matched_insert_all()
             if done_paths:
                 builder = builder.when_not_matched_by_source_delete(
-                    " OR ".join(_in("path", done_paths))
+                    " OR ".join(in_filters("path", done_paths))
                 )
             builder.execute(records)
         elif done_paths and self.bad_t.count_rows():
             self._delete_where(self.bad_t, done_paths)
-
-    def _arrow(self, done: Sequence[IndexedFile]):
-        import pyarrow as pa
-
-        cols: dict[str, list] = {
-            k: [] for k in ("id", "path", "seq", "start", "end", "size", "mtime_ns", "sha256")
-        }
-        cols["duration"] = []
-        vectors = []
-        for f in done:
-            for seq, (start, end) in enumerate(f.spans):
-                for key, value in zip(
-                    cols,
-                    (
-                        row_id(f.path, seq),
-                        f.path,
-                        seq,
-                        start,
-                        end,
-                        f.size,
-                        f.mtime_ns,
-                        f.sha256,
-                        f.duration,
-                    ),
-                ):
-                    cols[key].append(value)
-            vectors.append(np.asarray(f.vectors, np.float32))
-        full = np.concatenate(vectors)
-        schema = self.rows_t.schema
-        arrays = [pa.array(cols[name], schema.field(name).type) for name in cols]
-        arrays.append(self._vectors(full))
-        names = list(cols) + ["full"]
-        for d in self.dims:
-            if d < self.embed_dim:
-                arrays.append(self._vectors(truncate_np(full, d)))
-                names.append(f"s{d}")
-        return pa.Table.from_arrays(arrays, names=names)
-
-    @staticmethod
-    def _vectors(matrix: np.ndarray):
-        import pyarrow as pa
-
-        matrix = np.ascontiguousarray(matrix, np.float32)
-        return pa.FixedSizeListArray.from_arrays(pa.array(matrix.reshape(-1)), matrix.shape[1])
 
     def remove(self, paths: Sequence[str]) -> int:
         """Drop files (and their rows); returns how many were known."""
@@ -288,7 +159,7 @@ class LanceStore:
             return 0
         known = sum(
             self.rows_t.count_rows(f"seq = 0 AND ({f})") + self.bad_t.count_rows(f)
-            for f in _in("path", paths)
+            for f in in_filters("path", paths)
         )
         self._delete_where(self.rows_t, paths)
         self._delete_where(self.bad_t, paths)
@@ -296,7 +167,7 @@ class LanceStore:
 
     @staticmethod
     def _delete_where(table, paths: Sequence[str]) -> None:
-        for where in _in("path", list(paths)):
+        for where in in_filters("path", list(paths)):
             table.delete(where)
 
     def _drop_stale_bad(self) -> None:
@@ -306,7 +177,7 @@ class LanceStore:
             return
         stale = [
             r["path"]
-            for f in _in("path", bad)
+            for f in in_filters("path", bad)
             for r in self._scan(["path"], f"seq = 0 AND ({f})")
         ]
         if stale:
@@ -345,7 +216,7 @@ class LanceStore:
         else:
             search = search.bypass_vector_index()
         found = search.to_arrow()
-        full = _matrix(found["full"])
+        full = to_matrix(found["full"])
         ids = found["id"].to_pylist()
         self._fetched = {
             i: Row(i, p, s, e, v)
@@ -378,8 +249,8 @@ class LanceStore:
             return []
         found = dict(self._fetched) if all(i in self._fetched for i in ids) else {}
         if not found:
-            for start in range(0, len(ids), _IN_CHUNK):
-                chunk = ", ".join(str(int(i)) for i in ids[start : start + _IN_CHUNK])
+            for start in range(0, len(ids), IN_CHUNK):
+                chunk = ", ".join(str(int(i)) for i in ids[start : start + IN_CHUNK])
                 for row in self._rows_where(f"id IN ({chunk})"):
                     found[row.id] = row
         return [found[i] for i in ids if i in found]
@@ -388,7 +259,7 @@ class LanceStore:
         table = (
             self.rows_t.search().where(where).select(["id", "path", "start", "end", "full"])
         ).to_arrow()
-        full = _matrix(table["full"])
+        full = to_matrix(table["full"])
         return [
             Row(i, p, s, e, v)
             for i, p, s, e, v in zip(
@@ -414,14 +285,14 @@ class LanceStore:
             chunk = paths[start : start + batch]
             found = {
                 r.path: r
-                for f in _in("path", chunk)
+                for f in in_filters("path", chunk)
                 for r in self._rows_where(f"seq = 0 AND ({f})")
             }
             yield [found[p] for p in chunk if p in found]
 
     def file_vector(self, path: str) -> np.ndarray | None:
         """The whole-file vector of an indexed file, or None."""
-        found = self._rows_where(f"seq = 0 AND path = {_quote([path])}")
+        found = self._rows_where(f"seq = 0 AND path = {quote_sql([path])}")
         return found[0].vector if found else None
 
     def sample_vectors(self, n: int) -> np.ndarray:
@@ -430,7 +301,7 @@ class LanceStore:
         if not total:
             return np.zeros((0, self.embed_dim), np.float32)
         offsets = list(range(0, total, max(1, total // n)))[:n]
-        return _matrix(self.rows_t.take_offsets(offsets).select(["full"]).to_arrow()["full"])
+        return to_matrix(self.rows_t.take_offsets(offsets).select(["full"]).to_arrow()["full"])
 
     def vector_bytes(self) -> int:
         """Bytes of vector data per row: the full-size vector plus the float32 prefixes."""

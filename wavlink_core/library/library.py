@@ -7,12 +7,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from ..checkpoint import fingerprint
 from ..inference import AudioInput, embed_audio, embed_text
 from ..model import WavLink
 from .config import LibraryConfig
 from .dupes import duplicate_groups
 from .indexer import IndexReport, index_folders
+from .precomputed import index_vectors
 from .scan import library_path
 from .search import Hit, measure_recall, search_vector
 from .backends import create_store, db_location, log_path, open_store, store_exists
@@ -150,6 +153,40 @@ class Library:
             progress=progress,
             log_path=log,
             runtime=runtime,
+        )
+
+    def add_vectors(
+        self,
+        paths: Sequence[str | os.PathLike],
+        vectors: np.ndarray,
+        durations: Sequence[float] | None = None,
+        *,
+        progress: bool = False,
+    ) -> IndexReport:
+        """Index files whose whole-file vectors were already computed with this library's model
+        (e.g. ``embed_audio(model, paths)``, cached), without encoding them again.
+
+        The rows are those ``add`` writes: files longer than one segment still get their
+        segment rows (only those are embedded), a file already indexed is replaced, and a file
+        that cannot be read is skipped and reported.
+
+        Args:
+            vectors: (len(paths), full size) unit-norm vectors, one per path.
+            durations: seconds of each file; None decodes the files to measure them.
+
+        Raises:
+            LibraryError: read-only, or counts, sizes or norms that do not match (named).
+        """
+        self._writable()
+        return index_vectors(
+            self.store,
+            self.model,
+            paths,
+            vectors,
+            durations,
+            self.config,
+            progress=progress,
+            log_path=log_path(self.path),
         )
 
     def remove(self, paths: Sequence[str | os.PathLike]) -> int:
