@@ -3,8 +3,7 @@
 a query's time goes.
 
 Each ``--setting`` names a kept library (its ANN index is whatever was built last in it) and the
-search settings to run on it: ``nprobes``, ``factor`` (shortlist over k), ``ef`` (HNSW indexes)
-and ``fetch``: ``take`` (the store's knn: the ANN search returns row ids, the full-size vectors
+search settings to run on it: ``nprobes``, ``factor`` (shortlist over k) and ``fetch``: ``take`` (the store's knn: the ANN search returns row ids, the full-size vectors
 are taken by row id) or ``search`` (the knn before 2026-12-03: the ANN search itself returns the
 full-size vectors). The settings run query by query in turn, in a rotating order, for
 ``--rounds`` rounds, so load from other jobs falls on all of them alike; compare the ratios.
@@ -39,7 +38,7 @@ from wavlink_core.library.search import search_vector  # noqa: E402
 from wavlink_core.library.store import Row  # noqa: E402
 from wavlink_core.matryoshka import truncate_np  # noqa: E402
 
-SETTING_KEYS = {"db": str, "nprobes": int, "factor": int, "ef": int, "fetch": str}
+SETTING_KEYS = {"db": str, "nprobes": int, "factor": int, "fetch": str}
 
 
 class SearchFetch:
@@ -71,14 +70,12 @@ class SearchFetch:
 
 def query_builder(store: LanceStore, query: np.ndarray, k: int, dim: int):
     """The ANN search the store's knn starts from (settings from ``store.meta["ann"]``)."""
-    ann = store.ann()
-    search = (
+    return (
         store.rows_t.search(truncate_np(query[None, :dim], dim)[0], vector_column_name=f"s{dim}")
         .distance_type("cosine")
         .limit(int(k))
-        .nprobes(int(ann["nprobes"]))
+        .nprobes(int(store.ann()["nprobes"]))
     )
-    return search.ef(int(ann["ef"])) if ann.get("ef") else search
 
 
 def parse_setting(text: str) -> dict:
@@ -98,8 +95,6 @@ def run_one(setting: dict, store: LanceStore, query: np.ndarray) -> tuple[list[i
     """Row numbers of the top K and the seconds spent in: the ANN search (row ids only), the
     fetch of the shortlist's rows and the rest (the full-size re-rank in Python)."""
     store.meta["ann"] = {**store.meta["ann"], "nprobes": setting["nprobes"]}
-    if "ef" in setting:
-        store.meta["ann"]["ef"] = setting["ef"]
     dim = store.meta["ann"]["dim"]
     target = SearchFetch(store) if setting["fetch"] == "search" else store
     t0 = time.perf_counter()
@@ -125,7 +120,9 @@ def main() -> int:
     stores = {s["db"]: LanceStore(s["db"], readonly=True) for s in settings}
     for db, store in stores.items():
         if not store.ann() or store.rows_t.count_rows() != args.n:
-            raise SystemExit(f"{db}: needs an ANN index and {args.n} rows (bench_library_query --keep)")
+            raise SystemExit(
+                f"{db}: needs an ANN index and {args.n} rows (bench_library_query.py --keep)"
+            )
     real = np.load(args.real)
     texts = embed_text(load_pretrained(args.model), PROMPTS)
     clips = real[:: max(1, len(real) // (QUERIES - len(texts)))][: QUERIES - len(texts)]
@@ -149,16 +146,20 @@ def main() -> int:
         f"{len(queries)} real queries x {args.rounds} rounds, {args.n:,} synthetic vectors; load "
         f"average {load[0]:.1f} at the start, {os.getloadavg()[0]:.1f} at the end"
     )
-    print("| index | probed | shortlist (x k) | ef | fetch | p50 ms | p95 ms | ANN-only p50 ms | p50 / first | recall@10 |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print(
+        "| index | probed | shortlist (x k) | fetch | p50 ms | p95 ms | ANN-only p50 ms "
+        "| p50 / first | recall@10 |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
     first = np.percentile(times[0]["total"], 50)
     for s, tm, rec in zip(settings, times, recall):
         ann = stores[s["db"]].ann()
         p50 = np.percentile(tm["total"], 50)
         print(
             f"| {ann['index_type']} {ann['partitions']} | {s['nprobes']} | {s['factor']} | "
-            f"{s.get('ef', '-')} | {s['fetch']} | {p50:.1f} | {np.percentile(tm['total'], 95):.1f} | "
-            f"{np.percentile(tm['ann'], 50):.1f} | {p50 / first:.2f} | {np.mean(rec):.3f} |"
+            f"{s['fetch']} | {p50:.1f} | "
+            f"{np.percentile(tm['total'], 95):.1f} | {np.percentile(tm['ann'], 50):.1f} | "
+            f"{p50 / first:.2f} | {np.mean(rec):.3f} |"
         )
     return 0
 
