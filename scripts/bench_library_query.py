@@ -97,14 +97,29 @@ def measure(store, queries, truth, dim: int, factor: int) -> tuple[float, float,
     return float(np.percentile(ms, 50)), float(np.percentile(ms, 95)), float(np.mean(recall))
 
 
+def open_or_build(
+    keep: Path | None, tmp: Path, n: int, vectors: np.ndarray, dims: list[int]
+) -> tuple[LanceStore, float]:
+    """The LanceDB library of these ``n`` vectors, compacted: reopened from ``keep/n{n}.lance``
+    when an earlier run kept it there (build time 0), else built (into ``keep`` or ``tmp``)."""
+    path = (keep or tmp) / f"n{n}.lance"
+    if keep and path.exists():
+        store = LanceStore(path)
+        if store.rows_t.count_rows() != n:
+            raise SystemExit(f"{path}: {store.rows_t.count_rows()} rows, not {n}; delete it")
+        return store, 0.0
+    store, build_s = build(path, vectors, "float32", dims, LanceStore)
+    store.rows_t.optimize()  # compaction, as `library optimize` does before indexing
+    return store, build_s
+
+
 def bench_lance(args, n: int, vectors, queries, truth, dims: list[int]) -> None:
     """Flat scans at every size, then the ANN index at each ``--ann-dims`` size, per share of
     partitions probed and shortlist factor (rows: one per setting)."""
     with tempfile.TemporaryDirectory(prefix="bench_lance_", dir=args.tmp) as tmp:
-        store, build_s = build(Path(tmp) / "lib.lance", vectors, "float32", dims, LanceStore)
-        store.rows_t.optimize()  # compaction, as `library optimize` does before indexing
+        store, build_s = open_or_build(args.keep, Path(tmp), n, vectors, dims)
         per_vector = store.disk_bytes() / n
-        for dim in dims:
+        for dim in [] if args.skip_flat else dims:
             p50, p95, rec = measure(store, queries, truth, dim, FACTOR)
             label = "exact float32" if dim == dims[0] else "flat float32"
             print(
@@ -114,10 +129,12 @@ def bench_lance(args, n: int, vectors, queries, truth, dims: list[int]) -> None:
             )
         for dim, index_type in [(d, t) for d in args.ann_dims for t in args.index_types]:
             t = time.perf_counter()
-            settings = build_ann(
-                store, dim, args.probe_fractions[0], args.factors[0], index_type=index_type
-            )
-            index_s = time.perf_counter() - t
+            settings = store.ann()
+            if not settings or (settings["dim"], settings["index_type"]) != (dim, index_type):
+                settings = build_ann(
+                    store, dim, args.probe_fractions[0], args.factors[0], index_type=index_type
+                )
+            index_s = time.perf_counter() - t  # ~0 when the kept library's index is reused
             code_bytes = {"IVF_SQ": dim, "IVF_FLAT": 4 * dim}.get(index_type, "-")  # per row
             per_vector = store.disk_bytes() / n
             for fraction in args.probe_fractions:
@@ -161,6 +178,14 @@ def main() -> int:
         "--factors", type=int, nargs="+", default=[10, 30], help="lance: shortlist = k * factor"
     )
     p.add_argument("--tmp", default=None, help="folder for the temporary databases")
+    p.add_argument(
+        "--keep",
+        type=Path,
+        default=None,
+        help="lance: keep each library (and its last ANN index) in KEEP/n{N}.lance and reuse it "
+        "in later runs instead of writing the N rows again",
+    )
+    p.add_argument("--skip-flat", action="store_true", help="lance: no flat-scan rows")
     args = p.parse_args()
     from wavlink_core import embed_text, load_pretrained
 
