@@ -36,8 +36,9 @@ CSS = (
     # Library results: six headers in one line at 390 px, never one letter per line (the
     # column widths in tab_library.py are sized for this font and padding).
     "#library-results .cell-wrap {padding: 3px !important;} "
-    "#library-results .cell-wrap > span {font-size: 12px !important;}} "
-    "#library-results th .header {word-break: keep-all; overflow-wrap: normal;}"
+    "#library-results .cell-wrap > span {font-size: 12px !important;} "
+    "#library-results th .header {font-size: 11px !important;}} "
+    "#library-results th .header {word-break: keep-all; overflow-wrap: normal; white-space: nowrap;}"
 )
 # Uploads and returned files in Gradio's cache: every 5 minutes, remove those older than 30 minutes.
 DELETE_CACHE = (300, 1800)

@@ -131,14 +131,18 @@ def test_search_play_and_upload_in_browser(gallery_app, page, uploads):
     # The empty results table: every header on one line, its text inside its cell.
     headers = page.locator("#library-results th .header")
     expect(headers.first).to_be_visible()
+    # "inside": no part of the text is cut off, by its own box or by the header cell's.
     fits = headers.evaluate_all(
-        """els => els.map(s => [s.innerText, s.getBoundingClientRect().height,
+        """els => els.map(s => { const th = s.closest('th');
+            return [s.innerText, s.getBoundingClientRect().height,
             parseFloat(getComputedStyle(s).lineHeight),
-            s.getBoundingClientRect().right <= s.closest('th').getBoundingClientRect().right + 0.5])"""
+            s.scrollWidth <= s.clientWidth && th.scrollWidth <= th.clientWidth
+            && s.getBoundingClientRect().right <= th.getBoundingClientRect().right + 0.5]; })"""
     )
     assert [f[0] for f in fits] == ["rank", "file", "source", "score", "start s", "end s"]
-    assert all(height < 1.5 * line and inside for _, height, line, inside in fits), fits
     page.screenshot(path=str(OUT / "library_phone.png"), full_page=True)
+    th = page.locator("#library-results th").first.evaluate("e => e.outerHTML")
+    assert all(height < 1.5 * line and inside for _, height, line, inside in fits), (fits, th)
     page.set_viewport_size({"width": 1400, "height": 900})
     assert page.hosts <= {"127.0.0.1"}, f"the page contacted other hosts: {page.hosts}"
     assert not page.errors, page.errors
