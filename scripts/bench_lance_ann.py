@@ -33,7 +33,8 @@ sys.path.insert(0, str(ROOT / "scripts"))
 from bench_library_query import K, PROMPTS, QUERIES  # noqa: E402
 from library_bench_data import synthetic_like  # noqa: E402
 
-from wavlink_core.library.lance_store import LanceStore, _matrix  # noqa: E402
+from wavlink_core.library.lance_schema import to_matrix  # noqa: E402
+from wavlink_core.library.lance_store import LanceStore  # noqa: E402
 from wavlink_core.library.search import search_vector  # noqa: E402
 from wavlink_core.library.store import Row  # noqa: E402
 from wavlink_core.matryoshka import truncate_np  # noqa: E402
@@ -59,7 +60,7 @@ class SearchFetch:
                 found["path"].to_pylist(),
                 found["start"].to_pylist(),
                 found["end"].to_pylist(),
-                _matrix(found["full"]),
+                to_matrix(found["full"]),
             )
         }
         return list(zip(ids, found["_distance"].to_pylist()))
