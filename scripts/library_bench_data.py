@@ -51,7 +51,7 @@ def synthetic_like(real: np.ndarray, n: int, seed: int = 0) -> np.ndarray:
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--out", type=Path, required=True, help="output .npy (paths go to .txt)")
-    p.add_argument("--data", type=Path, default=ROOT.parent.parent / "shared" / "data")
+    p.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")  # ../shared/data
     p.add_argument("--model", default=str(ROOT / "assets" / "wavlink-tiny"))
     args = p.parse_args()
     sys.path.insert(0, str(ROOT))
