@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("--data", type=Path, default=ROOT.parent.parent / "shared" / "data")
+    p.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")  # ../shared/data
     p.add_argument("--model", default=str(ROOT / "assets" / "wavlink-tiny"))
     p.add_argument("--clips", type=int, default=200, help="ESC-10 and US8K clips, spread evenly")
     p.add_argument("--batch-size", type=int, default=8)

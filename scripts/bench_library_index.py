@@ -194,7 +194,7 @@ def rss(args: argparse.Namespace, model) -> None:
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("--data", type=Path, default=ROOT.parent.parent / "shared" / "data")
+    p.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")  # ../shared/data
     p.add_argument("--fsdd", type=int, default=500, help="spoken-digit clips to add")
     p.add_argument("--model", default=str(ROOT / "assets" / "wavlink-tiny"))
     p.add_argument(

@@ -50,7 +50,7 @@ def largest_difference(one: Path, two: Path, model: str) -> tuple[bool, float]:
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("--data", type=Path, default=ROOT.parent.parent / "shared" / "data")
+    p.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")  # ../shared/data
     p.add_argument("--per-class", type=int, default=20, help="ESC-10 clips per class")
     p.add_argument("--workers", type=int, default=2, help="model actors of the Ray run")
     p.add_argument("--repeats", type=int, default=2)
