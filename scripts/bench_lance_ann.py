@@ -3,9 +3,9 @@
 a query's time goes.
 
 Each ``--setting`` names a kept library (its ANN index is whatever was built last in it) and the
-search settings to run on it: ``nprobes``, ``factor`` (shortlist over k) and ``fetch``: ``take`` (the store's knn: the ANN search returns row ids, the full-size vectors
-are taken by row id) or ``search`` (the knn before 2026-12-03: the ANN search itself returns the
-full-size vectors). The settings run query by query in turn, in a rotating order, for
+search settings to run on it: ``nprobes``, ``factor`` (shortlist over k) and ``fetch``:
+``search`` (the store's knn: the ANN search itself returns the shortlist's rows with their
+full-size vectors) or ``take`` (the search returns row ids, the rows are then taken by row id). The settings run query by query in turn, in a rotating order, for
 ``--rounds`` rounds, so load from other jobs falls on all of them alike; compare the ratios.
 Vectors and queries as in bench_library_query.py (synthetic library fitted to real embeddings,
 real queries, recall@10 against exact full-size search).
@@ -13,8 +13,8 @@ real queries, recall@10 against exact full-size search).
     python scripts/bench_library_query.py --real /tmp/real_emb.npy --store lance --n 1000000 \\
         --keep /work/bench --skip-flat --index-types IVF_SQ --probe-fractions 0.16 --factors 30
     python scripts/bench_lance_ann.py --real /tmp/real_emb.npy --n 1000000 \\
-        --setting "db=/work/bench/n1000000.lance nprobes=160 factor=30 fetch=search" \\
-        --setting "db=/work/bench/n1000000.lance nprobes=160 factor=30"
+        --setting "db=/work/bench/n1000000.lance nprobes=160 factor=30" \\
+        --setting "db=/work/bench/n1000000.lance nprobes=160 factor=30 fetch=take"
 """
 
 from __future__ import annotations
@@ -42,28 +42,30 @@ from wavlink_core.matryoshka import truncate_np  # noqa: E402
 SETTING_KEYS = {"db": str, "nprobes": int, "factor": int, "fetch": str}
 
 
-class SearchFetch:
-    """The store's knn before 2026-12-03, kept to compare against: the ANN search itself
-    returns every row's columns, full-size vector included."""
+class TakeFetch:
+    """The alternative measured against the store's knn: the ANN search returns row ids only
+    and the shortlist's rows (full-size vectors included) are then taken by row id. Faster under
+    heavy load, 1.15x slower on an idle machine (benchmarks.md), so the store does not use it."""
 
     def __init__(self, store: LanceStore):
         self.store, self.fetched = store, {}
 
     def knn(self, query: np.ndarray, k: int, dim: int) -> list[tuple[int, float]]:
         search = query_builder(self.store, query, k, dim)
-        found = search.select(["id", "path", "start", "end", "full", "_distance"]).to_arrow()
-        ids = found["id"].to_pylist()
+        found = search.select(["id", "_distance"]).with_row_id(True).to_arrow()
+        table = self.store.rows_t.take_row_ids(found["_rowid"].to_pylist())
+        rows = table.select(["id", "path", "start", "end", "full"]).to_arrow()
         self.fetched = {
             i: Row(i, p, s, e, v)
             for i, p, s, e, v in zip(
-                ids,
-                found["path"].to_pylist(),
-                found["start"].to_pylist(),
-                found["end"].to_pylist(),
-                to_matrix(found["full"]),
+                rows["id"].to_pylist(),
+                rows["path"].to_pylist(),
+                rows["start"].to_pylist(),
+                rows["end"].to_pylist(),
+                to_matrix(rows["full"]),
             )
         }
-        return list(zip(ids, found["_distance"].to_pylist()))
+        return list(zip(found["id"].to_pylist(), found["_distance"].to_pylist()))
 
     def rows(self, ids):
         return [self.fetched[i] for i in ids if i in self.fetched]
@@ -80,7 +82,7 @@ def query_builder(store: LanceStore, query: np.ndarray, k: int, dim: int):
 
 
 def parse_setting(text: str) -> dict:
-    setting = {"fetch": "take"}
+    setting = {"fetch": "search"}
     for part in text.split():
         key, _, value = part.partition("=")
         if key not in SETTING_KEYS:
@@ -97,7 +99,7 @@ def run_one(setting: dict, store: LanceStore, query: np.ndarray) -> tuple[list[i
     fetch of the shortlist's rows and the rest (the full-size re-rank in Python)."""
     store.meta["ann"] = {**store.meta["ann"], "nprobes": setting["nprobes"]}
     dim = store.meta["ann"]["dim"]
-    target = SearchFetch(store) if setting["fetch"] == "search" else store
+    target = TakeFetch(store) if setting["fetch"] == "take" else store
     t0 = time.perf_counter()
     hits = search_vector(target, query, K, dim, setting["factor"])
     total = time.perf_counter() - t0

@@ -208,8 +208,7 @@ class LanceStore:
             self.rows_t.search(vector, vector_column_name=column)
             .distance_type("cosine")
             .limit(int(k))
-            .select(["id", "_distance"])
-            .with_row_id(True)
+            .select(["id", "path", "start", "end", "full", "_distance"])
         )
         ann = self.ann()
         if ann and ann["dim"] == dim and dim != self.embed_dim:
@@ -217,18 +216,11 @@ class LanceStore:
         else:
             search = search.bypass_vector_index()
         found = search.to_arrow()
-        # The rows' other columns are taken by row id in a second call: asking the search itself
-        # for them cost 4 to 8 times the ANN search at 1M rows (docs/library.md, "Which store
-        # when"). Keyed by our id, so a row the table lost in between is fetched again by `rows`.
-        self._fetched = {row.id: row for row in self._take(found["_rowid"].to_pylist())}
+        # The shortlist's rows come with the search: at 1M rows on an idle machine that was
+        # 1.15x faster than a search for row ids followed by a take of the rows (under heavy
+        # load the take won; benchmarks.md, "Where a 1M-row query's time goes").
+        self._fetched = {row.id: row for row in self._to_rows(found)}
         return list(zip(found["id"].to_pylist(), found["_distance"].to_pylist()))
-
-    def _take(self, row_ids: list[int]) -> list[Row]:
-        """Rows (with their full-size vectors) by LanceDB's internal row ids."""
-        if not row_ids:
-            return []
-        table = self.rows_t.take_row_ids(row_ids).select(["id", "path", "start", "end", "full"])
-        return self._to_rows(table.to_arrow())
 
     def set_meta(self, key: str, value: Any) -> None:
         """Record ``key`` in the ``meta`` table (one commit) and in ``self.meta``."""
