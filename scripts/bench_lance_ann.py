@@ -3,10 +3,11 @@
 a query's time goes.
 
 Each ``--setting`` names a kept library (its ANN index is whatever was built last in it) and the
-search settings to run on it: ``nprobes``, ``factor`` (shortlist over k) and ``fetch``:
-``search`` (the store's knn: the ANN search itself returns the shortlist's rows with their
-full-size vectors) or ``take`` (the search returns row ids, the rows are then taken by row id). The settings run query by query in turn, in a rotating order, for
-``--rounds`` rounds, so load from other jobs falls on all of them alike; compare the ratios.
+search settings to run on it: ``nprobes``, ``factor`` (shortlist over k) and ``fetch``: ``search``
+(the store's knn: the ANN search itself returns the shortlist's rows with their full-size vectors)
+or ``take`` (the search returns row ids, the rows are then taken by row id). The settings run query
+by query in turn, in a rotating order, for ``--rounds`` rounds, so load from other jobs falls on all
+of them alike; compare the ratios.
 Vectors and queries as in bench_library_query.py (synthetic library fitted to real embeddings,
 real queries, recall@10 against exact full-size search).
 
