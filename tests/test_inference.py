@@ -14,7 +14,7 @@ from wavlink_core import (
     similarity,
     zero_shot,
 )
-from wavlink_core.inference import iter_audio_embeddings, parse_labels, windows
+from wavlink_core.inference import iter_audio_embeddings, length_batches, parse_labels, windows
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "assets" / "examples"
 
@@ -184,3 +184,27 @@ def test_core_imports_no_ui_library():
     code = "import wavlink_core, sys; print([m for m in ('gradio', 'plotly', 'umap') if m in sys.modules])"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_short_windows_share_bigger_batches_and_long_ones_keep_the_batch_size():
+    half_second, five, thirty = 8000, 80000, 480000
+    batches = length_batches([half_second] * 40 + [five] * 10 + [thirty] * 3, batch_size=8)
+    # 32 is the most windows held at once; from 5 s on, batches of 8 as before.
+    assert [len(b) for b in batches] == [32, 8, 8, 5]
+    assert sorted(j for b in batches for j in b) == list(range(53))
+    assert batches[-1] == [48, 49, 50, 51, 52]
+    assert set(batches[0]) <= set(range(40))  # shortest first: similar lengths share a batch
+    # Padded to 30 s every window costs the same: plain batches of batch_size.
+    assert [len(b) for b in length_batches([half_second] * 20, 8, pad=True)] == [8, 8, 4]
+    # 2-s windows: as many as the audio of 8 five-second windows, 20.
+    assert [len(b) for b in length_batches([32000] * 25, 8)] == [20, 5]
+
+
+def test_short_clips_embed_the_same_whatever_shares_their_batch(test_model):
+    rng = np.random.default_rng(3)
+    seconds = (0.3, 0.45, 0.5, 0.62, 0.8, 1.0, 1.2, 0.35, 0.9, 0.55, 0.7, 0.4)
+    clips = [(0.1 * rng.standard_normal(int(16000 * s))).astype(np.float32) for s in seconds]
+    together = embed_audio(test_model, clips, sampling_rate=16000)  # one batch of 12
+    alone = np.vstack([embed_audio(test_model, c, sampling_rate=16000) for c in clips])
+    assert len(length_batches([len(c) for c in clips], 8)) == 1
+    np.testing.assert_allclose(together, alone, atol=1e-5)

@@ -38,6 +38,11 @@ DEFAULT_TEMPLATE = "This is a sound of {}."
 AudioInput = Any  # path, bytes, array, tensor or (sampling_rate, array); see audio.load_audio
 # Decoded windows held before they are encoded (at least one batch): 32 x 30 s is 61 MB of audio.
 _GROUP_WINDOWS = 32
+# Windows shorter than this share a batch beyond ``batch_size``, up to the audio ``batch_size``
+# windows of this length hold (at most _GROUP_WINDOWS): a forward pass has a fixed cost that
+# dominates a batch of eight half-second clips (FSDD digits: 119x real time in batches of 8,
+# 178x in batches of 32, bf16 on 2 cores; docs/benchmarks.md).
+_FULL_BATCH_SAMPLES = 5 * 16000
 _ONE_CLIP = (str, os.PathLike, bytes, bytearray, memoryview, np.ndarray, torch.Tensor)
 _VALID_AUDIO = (
     "a path, bytes, a numpy array or torch tensor (one clip in any channel layout), "
@@ -133,6 +138,25 @@ def iter_audio_embeddings(
                 group, held = [], 0
 
 
+def length_batches(lengths: Sequence[int], batch_size: int, pad: bool = False) -> list[list[int]]:
+    """Indices of windows grouped into forward passes, shortest first.
+
+    Similar lengths share a batch, so dynamic-length batches carry little padding. A batch holds
+    ``batch_size`` windows, or more when they are short: as many as fit in the audio of
+    ``batch_size`` five-second windows, at most ``_GROUP_WINDOWS``. Padded to 30 s (``pad``),
+    every window costs the same and batches hold ``batch_size``.
+    """
+    order = sorted(range(len(lengths)), key=lambda j: lengths[j])
+    batches: list[list[int]] = []
+    for j in order:  # ascending, so j is the longest window of the batch it joins
+        fits = batch_size if pad else batch_size * _FULL_BATCH_SAMPLES // max(lengths[j], 1)
+        cap = max(batch_size, min(fits, _GROUP_WINDOWS))
+        if not batches or len(batches[-1]) >= cap:
+            batches.append([])
+        batches[-1].append(j)
+    return batches
+
+
 @torch.inference_mode()
 def _encode_clips(
     model: WavLink,
@@ -144,11 +168,8 @@ def _encode_clips(
     """(N, D) duration-weighted sums of each clip's window embeddings (not yet normalised)."""
     chunks = [w for clip in clips for w in clip]
     owner = np.repeat(np.arange(len(clips)), [len(clip) for clip in clips])
-    # Similar lengths share a batch, so dynamic-length batches carry little padding.
-    order = sorted(range(len(chunks)), key=lambda j: len(chunks[j]))
     window_emb = np.zeros((len(chunks), model.config.embed_dim), dtype=np.float32)
-    for start in range(0, len(order), batch_size):
-        idx = order[start : start + batch_size]
+    for idx in length_batches([len(c) for c in chunks], batch_size, pad):
         mel, frames = batch_log_mel([chunks[j] for j in idx], model.config.audio.n_mels, pad)
         frames_t = None if pad else torch.as_tensor(frames)
         emb = (encoder or model.encode_audio)(mel.to(model.device), frames_t)
@@ -181,7 +202,8 @@ def embed_audio(
             list of 1-D arrays for a batch).
         sampling_rate: rate of array inputs (files carry their own).
         dim: a trained Matryoshka size; None is the full size.
-        batch_size: windows per forward pass (>= 1).
+        batch_size: windows per forward pass (>= 1); windows under 5 s share bigger batches, up
+            to the same amount of audio (:func:`length_batches`).
         pad_to_30s: encode every window as 30 s (the paper's exact setting); None uses the
             model config.
         progress: show a progress bar (counting clips).
