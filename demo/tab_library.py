@@ -82,7 +82,7 @@ def build(engine, downloads, shared: Source, sessions: SessionLibraries) -> None
         label="Results (select a row to play it)",
         interactive=False,
         wrap=True,
-        # Sized so each header fits on one line at 390 px (12-px mono on phones, see CSS).
+        # Sized so each header fits on one line at 390 px (11-px headers on phones, see CSS).
         column_widths=["11%", "23%", "18%", "16%", "18%", "14%"],
         elem_id="library-results",
     )

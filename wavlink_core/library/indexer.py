@@ -167,6 +167,22 @@ def embed_files(
         yield _embed_decoded(model, encoder, decoded, config, timing), bad
 
 
+def indexed_file(
+    found: FoundFile, duration: float, spans: list[tuple[float, float]], vectors: np.ndarray
+) -> IndexedFile:
+    """What the store records for one file: its identity (hashing reads it again), its whole-file
+    span and segment spans, and one vector per span."""
+    return IndexedFile(
+        path=found.path,
+        size=found.size,
+        mtime_ns=found.mtime_ns,
+        sha256=sha256_file(found.path),
+        duration=duration,
+        spans=spans,
+        vectors=vectors,
+    )
+
+
 def _embed_decoded(
     model: WavLink,
     encoder: AudioEncoder | None,
@@ -189,17 +205,7 @@ def _embed_decoded(
     t = time.perf_counter()
     done, at = [], 0
     for found, duration, spans in files:
-        done.append(
-            IndexedFile(
-                path=found.path,
-                size=found.size,
-                mtime_ns=found.mtime_ns,
-                sha256=sha256_file(found.path),
-                duration=duration,
-                spans=spans,
-                vectors=vectors[at : at + len(spans)],
-            )
-        )
+        done.append(indexed_file(found, duration, spans, vectors[at : at + len(spans)]))
         at += len(spans)
     timing.decode_s += time.perf_counter() - t  # hashing reads the file again: count it as reading
     return done

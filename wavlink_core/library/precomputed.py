@@ -20,9 +20,17 @@ import numpy as np
 from ..audio import SAMPLE_RATE
 from ..inference import embed_audio
 from .config import LibraryConfig
-from .indexer import BadFile, IndexReport, commit_batch, finish_run, progress_bar, segment_spans
+from .indexer import (
+    BadFile,
+    IndexReport,
+    commit_batch,
+    finish_run,
+    indexed_file,
+    progress_bar,
+    segment_spans,
+)
 from .prefetch import decode_ahead
-from .scan import FoundFile, library_path, sha256_file
+from .scan import FoundFile, library_path
 from .store import IndexedFile, LibraryError, Store
 
 if TYPE_CHECKING:
@@ -148,14 +156,6 @@ def _batch(
         )
         report.embed_s += time.perf_counter() - t
         done.append(
-            IndexedFile(
-                path=f.path,
-                size=f.size,
-                mtime_ns=f.mtime_ns,
-                sha256=sha256_file(f.path),
-                duration=duration,
-                spans=[(0.0, duration), *spans],
-                vectors=np.vstack([vector[None], segments]),
-            )
+            indexed_file(f, duration, [(0.0, duration), *spans], np.vstack([vector[None], segments]))
         )
     return done, bad
