@@ -34,10 +34,9 @@ sys.path.insert(0, str(ROOT / "scripts"))
 from bench_library_query import K, PROMPTS, QUERIES  # noqa: E402
 from library_bench_data import synthetic_like  # noqa: E402
 
-from wavlink_core.library.lance_schema import to_matrix  # noqa: E402
+from wavlink_core.library.lance_schema import ROW_COLUMNS, to_rows  # noqa: E402
 from wavlink_core.library.lance_store import LanceStore  # noqa: E402
 from wavlink_core.library.search import search_vector  # noqa: E402
-from wavlink_core.library.store import Row  # noqa: E402
 from wavlink_core.matryoshka import truncate_np  # noqa: E402
 
 SETTING_KEYS = {"db": str, "nprobes": int, "factor": int, "fetch": str}
@@ -45,8 +44,9 @@ SETTING_KEYS = {"db": str, "nprobes": int, "factor": int, "fetch": str}
 
 class TakeFetch:
     """The alternative measured against the store's knn: the ANN search returns row ids only
-    and the shortlist's rows (full-size vectors included) are then taken by row id. Faster under
-    heavy load, 1.15x slower on an idle machine (benchmarks.md), so the store does not use it."""
+    and the shortlist's rows (full-size vectors included) are then taken by row id. Faster
+    under heavy load, 1.14-1.15x slower on an idle machine (benchmarks.md), so the store does
+    not use it."""
 
     def __init__(self, store: LanceStore):
         self.store, self.fetched = store, {}
@@ -55,17 +55,7 @@ class TakeFetch:
         search = query_builder(self.store, query, k, dim)
         found = search.select(["id", "_distance"]).with_row_id(True).to_arrow()
         table = self.store.rows_t.take_row_ids(found["_rowid"].to_pylist())
-        rows = table.select(["id", "path", "start", "end", "full"]).to_arrow()
-        self.fetched = {
-            i: Row(i, p, s, e, v)
-            for i, p, s, e, v in zip(
-                rows["id"].to_pylist(),
-                rows["path"].to_pylist(),
-                rows["start"].to_pylist(),
-                rows["end"].to_pylist(),
-                to_matrix(rows["full"]),
-            )
-        }
+        self.fetched = {row.id: row for row in to_rows(table.select(ROW_COLUMNS).to_arrow())}
         return list(zip(found["id"].to_pylist(), found["_distance"].to_pylist()))
 
     def rows(self, ids):

@@ -12,7 +12,8 @@ from wavlink_core.cli import main
 from wavlink_core.library import Library, LibraryError
 from wavlink_core.library.backends import db_location, open_store, store_exists
 from wavlink_core.library.lance_ann import build_ann, optimize
-from wavlink_core.library.lance_store import LanceStore, is_lance_uri
+from wavlink_core.library.lance_schema import is_lance_uri
+from wavlink_core.library.lance_store import LanceStore
 from wavlink_core.library.library import model_fingerprint
 from wavlink_core.library.search import search_vector
 from wavlink_core.library.store import IndexedFile, Store

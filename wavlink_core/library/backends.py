@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Any, Union
 
-from .lance_store import is_lance_uri
+from .lance_schema import is_lance_uri
 from .store import LibraryError, Store
 
 AnyStore = Union[Store, "LanceStore"]  # noqa: F821  (imported lazily below)

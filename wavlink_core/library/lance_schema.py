@@ -14,11 +14,12 @@ from typing import Any
 import numpy as np
 
 from ..matryoshka import truncate_np
-from .store import SCHEMA_VERSION, IndexedFile, LibraryError
+from .store import SCHEMA_VERSION, IndexedFile, LibraryError, Row
 
 # Schemes lancedb opens itself; anything else given to --db is a local path.
 URI_SCHEMES = ("s3://", "s3+ddb://", "gs://", "az://", "abfss://", "file://", "db://", "memory://")
 IN_CHUNK = 1000  # paths per `IN (...)` filter
+ROW_COLUMNS = ["id", "path", "start", "end", "full"]  # what a search result row needs
 
 
 def is_lance_uri(db: str | os.PathLike) -> bool:
@@ -51,6 +52,20 @@ def to_matrix(column) -> np.ndarray:
     column = column.combine_chunks() if hasattr(column, "combine_chunks") else column
     width = column.type.list_size
     return column.flatten().to_numpy(zero_copy_only=False).reshape(-1, width).astype(np.float32)
+
+
+def to_rows(table) -> list[Row]:
+    """Rows of an Arrow table with the ``ROW_COLUMNS``, full-size vectors included."""
+    return [
+        Row(i, p, s, e, v)
+        for i, p, s, e, v in zip(
+            table["id"].to_pylist(),
+            table["path"].to_pylist(),
+            table["start"].to_pylist(),
+            table["end"].to_pylist(),
+            to_matrix(table["full"]),
+        )
+    ]
 
 
 def connect(uri: str, storage_options: dict[str, str] | None):

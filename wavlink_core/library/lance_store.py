@@ -33,17 +33,17 @@ from typing import Any
 import numpy as np
 
 from ..matryoshka import truncate_np
-from .lance_schema import (  # noqa: F401  (is_lance_uri, row_id: still importable from here)
+from .lance_schema import (
     IN_CHUNK,
+    ROW_COLUMNS,
     connect,
     create_tables,
     in_filters,
-    is_lance_uri,
     quote_sql,
-    row_id,
     rows_arrow,
     table_names,
     to_matrix,
+    to_rows,
 )
 from .store import FileState, IndexedFile, LibraryError, Row, read_meta
 
@@ -208,7 +208,7 @@ class LanceStore:
             self.rows_t.search(vector, vector_column_name=column)
             .distance_type("cosine")
             .limit(int(k))
-            .select(["id", "path", "start", "end", "full", "_distance"])
+            .select([*ROW_COLUMNS, "_distance"])
         )
         ann = self.ann()
         if ann and ann["dim"] == dim and dim != self.embed_dim:
@@ -219,7 +219,7 @@ class LanceStore:
         # The shortlist's rows come with the search: at 1M rows on an idle machine that was
         # 1.15x faster than a search for row ids followed by a take of the rows (under heavy
         # load the take won; benchmarks.md, "Where a 1M-row query's time goes").
-        self._fetched = {row.id: row for row in self._to_rows(found)}
+        self._fetched = {row.id: row for row in to_rows(found)}
         return list(zip(found["id"].to_pylist(), found["_distance"].to_pylist()))
 
     def set_meta(self, key: str, value: Any) -> None:
@@ -249,23 +249,9 @@ class LanceStore:
 
     def _rows_where(self, where: str) -> list[Row]:
         table = (
-            self.rows_t.search().where(where).select(["id", "path", "start", "end", "full"])
+            self.rows_t.search().where(where).select(ROW_COLUMNS)
         ).to_arrow()
-        return self._to_rows(table)
-
-    @staticmethod
-    def _to_rows(table) -> list[Row]:
-        full = to_matrix(table["full"])
-        return [
-            Row(i, p, s, e, v)
-            for i, p, s, e, v in zip(
-                table["id"].to_pylist(),
-                table["path"].to_pylist(),
-                table["start"].to_pylist(),
-                table["end"].to_pylist(),
-                full,
-            )
-        ]
+        return to_rows(table)
 
     def _scan(self, columns: list[str], where: str | None = None) -> Iterator[dict]:
         query = self.rows_t.search().select(columns)
